@@ -1,0 +1,103 @@
+/** `generate`: text-to-image from the command line, PNGs with their parameters in text metadata. */
+import type { Command } from "commander";
+import {
+  DTYPES,
+  SCHEDULER_NAMES,
+  StableDiffusionPipeline,
+  parseProviderRequest,
+  resolveModel,
+  runtimeOptionsFromEnv,
+  saveImages,
+  type DtypeRequest,
+} from "../../lib/index.js";
+import { int, num, oneOf } from "./parse.js";
+import { stepProgress } from "./progress.js";
+
+interface GenerateFlags {
+  negativePrompt?: string;
+  steps?: number;
+  guidance?: number;
+  width?: number;
+  height?: number;
+  seed?: number;
+  scheduler?: string;
+  count?: number;
+  output: string;
+  model?: string;
+  provider?: string;
+  dtype?: DtypeRequest;
+  progress: boolean;
+  json?: boolean;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command("generate")
+    .description("generate images from a text prompt (default model: the built-in tiny model)")
+    .argument("<prompt...>", "the prompt (quotes optional)")
+    .option("-n, --negative-prompt <text>", "what to steer away from (used when guidance > 1)")
+    .option("-s, --steps <n>", "number of denoising steps (default 50)", int)
+    .option("-g, --guidance <w>", "classifier-free guidance scale; <= 1 disables it (default 7.5)", num)
+    .option("-W, --width <px>", "width in pixels, a multiple of 8 (default: the model's)", int)
+    .option("-H, --height <px>", "height in pixels, a multiple of 8 (default: the model's)", int)
+    .option("--seed <n>", "seed for torch-identical noise (default: random, printed)", int)
+    .option("--scheduler <name>", `scheduler: ${SCHEDULER_NAMES.join(", ")}`)
+    .option("-c, --count <n>", "images per prompt (default 1)", int)
+    .option("-o, --output <dir>", "folder for the PNG files", "out")
+    .option("-m, --model <folder|tiny>", "model folder, or a built-in model name (env MODEL_ID)")
+    .option("--provider <list>", "execution providers in order: auto, cpu, cuda, tensorrt, webgpu (env EXECUTION_PROVIDER)")
+    .option("--dtype <dtype>", `precision: ${DTYPES.join(", ")} (env DTYPE)`, oneOf(DTYPES))
+    .option("--no-progress", "no progress bar")
+    .option("--json", "print a JSON summary instead of text")
+    .action(async (words: string[], flags: GenerateFlags) => {
+      const env = runtimeOptionsFromEnv();
+      const runtime = {
+        ...env,
+        ...(flags.provider ? { providers: parseProviderRequest(flags.provider, "--provider") } : {}),
+        ...(flags.dtype ? { dtype: flags.dtype } : {}),
+      };
+      const model = await resolveModel(flags.model ?? process.env.MODEL_ID, {
+        onBuild: (name, dir) => process.stderr.write(`building the built-in '${name}' model once into ${dir}\n`),
+      });
+      if (model.builtin) {
+        process.stderr.write(
+          `no model given: using the built-in '${model.builtin}' model (${model.description}); set --model or MODEL_ID for a real one\n`,
+        );
+      }
+      const pipe = await StableDiffusionPipeline.load(model.dir, runtime);
+      const progress = stepProgress(flags.progress);
+      try {
+        const result = await pipe.generate(
+          {
+            prompt: words.join(" "),
+            ...(flags.negativePrompt !== undefined ? { negative_prompt: flags.negativePrompt } : {}),
+            ...(flags.steps !== undefined ? { num_inference_steps: flags.steps } : {}),
+            ...(flags.guidance !== undefined ? { guidance_scale: flags.guidance } : {}),
+            ...(flags.width !== undefined ? { width: flags.width } : {}),
+            ...(flags.height !== undefined ? { height: flags.height } : {}),
+            ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+            ...(flags.scheduler !== undefined ? { scheduler: flags.scheduler } : {}),
+            ...(flags.count !== undefined ? { num_images_per_prompt: flags.count } : {}),
+          },
+          { onStep: progress.onStep },
+        );
+        progress.stop();
+        const files = await saveImages(result, flags.output, { model: model.builtin ? `builtin:${model.builtin}` : model.dir });
+        const t = result.timings;
+        if (flags.json) {
+          process.stdout.write(
+            JSON.stringify({ files, seed: result.seed, scheduler: result.scheduler, timings: { ...t, stepMs: undefined } }, null, 2) + "\n",
+          );
+        } else {
+          for (const f of files) process.stdout.write(`${f}\n`);
+          process.stderr.write(
+            `seed ${result.seed}, ${result.scheduler}, ${result.options.num_inference_steps} steps, ` +
+              `${(t.totalMs / 1000).toFixed(2)} s (denoise ${(t.denoiseMs / 1000).toFixed(2)} s, decode ${(t.decodeMs / 1000).toFixed(2)} s)\n`,
+          );
+        }
+      } finally {
+        progress.stop();
+        await pipe.dispose();
+      }
+    });
+}
