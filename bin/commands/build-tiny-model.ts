@@ -8,7 +8,7 @@ export function registerBuildTinyModel(program: Command): void {
     .command("build-tiny-model")
     .description("build a model folder with the real architecture and random weights (no download)")
     .requiredOption("-o, --output <dir>", "folder to create")
-    .option("--family <family>", "model family: sd1, sd2", oneOf(["sd1", "sd2"] as const), "sd1")
+    .option("--family <family>", "model family: sd1, sd2 (default: the preset's)", oneOf(["sd1", "sd2"] as const))
     .option("--preset <name>", `size preset: ${Object.keys(PRESETS).join(", ")}`, oneOf(Object.keys(PRESETS)), "tiny")
     .option("--input-ids <type>", "text encoder input_ids type: int64 (optimum), int32 (legacy)", oneOf(["int64", "int32"] as const), "int64")
     .option(
@@ -30,11 +30,13 @@ export function registerBuildTinyModel(program: Command): void {
         preset: flags.preset,
         seed: flags.seed,
         outDir: flags.output,
-        contract: { inputIds: flags.inputIds, timestep: flags.timestep, vaeEncoderOutput: flags.vaeEncoderOutput },
-      } as BuildModelFolderOptions;
+        inputIds: flags.inputIds,
+        timestep: flags.timestep,
+        vaeEncoderOutput: flags.vaeEncoderOutput,
+      };
       const t = performance.now();
       const result = await buildModelFolder(options);
-      process.stderr.write(`built ${flags.family}/${flags.preset} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+      process.stderr.write(`built ${flags.family ?? "default family"}/${flags.preset} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
       process.stdout.write(`${result.dir}\n`);
     });
 }

@@ -120,6 +120,11 @@ export class StableDiffusionPipeline {
     return this.index.dir;
   }
 
+  /** Components whose sessions are open now (none between calls with CPU offload). */
+  loadedComponents(): string[] {
+    return this.components.loaded();
+  }
+
   /** Execution provider and precision of the denoiser, as opened. */
   describe(): { family: string; className: string; dtype: string; contracts: object } {
     return { family: this.index.family, className: this.index.className, dtype: this.contracts.unet.sampleType, contracts: this.contracts };

@@ -1,0 +1,114 @@
+/** The command line, run as a user runs it: the built CLI in a child process. */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readPngText } from "../lib/index.js";
+import { repoRoot } from "./helpers/paths.js";
+
+const cli = path.join(repoRoot, "dist", "bin", "cli.js");
+let cache: string;
+let work: string;
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await promisify(execFile)(process.execPath, [cli, ...args], {
+      cwd: work,
+      env: { ...process.env, MODEL_CACHE_DIR: cache, MODEL_ID: "" },
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first (npm test does)`);
+  cache = await mkdtemp(path.join(os.tmpdir(), "cli-cache-"));
+  work = await mkdtemp(path.join(os.tmpdir(), "cli-work-"));
+});
+
+describe("diffusion-workbench generate", () => {
+  it("writes a PNG from the built-in tiny model with nothing but a prompt, and says so", async () => {
+    const r = await run(["generate", "a", "red", "star", "on", "a", "blue", "background"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/building the built-in 'tiny' model once/);
+    expect(r.stderr).toMatch(/no model given: using the built-in 'tiny' model/);
+    const file = r.stdout.trim();
+    expect(file).toMatch(/out\/a-red-star-on-a-blue-background-\d+-0\.png$/);
+    const text = await readPngText(await readFile(path.resolve(work, file)));
+    expect(text).toMatchObject({
+      prompt: "a red star on a blue background",
+      scheduler: "PNDMScheduler",
+      num_inference_steps: "50",
+      guidance_scale: "7.5",
+      width: "64",
+      height: "64",
+      model: "builtin:tiny",
+    });
+    expect(Number(text.seed)).toBeGreaterThanOrEqual(0);
+  });
+
+  it("takes every generation option, and the same seed gives the same file", async () => {
+    const args = ["generate", "a cabin", "-n", "fog", "-s", "3", "-g", "5", "-W", "96", "-H", "64", "--seed", "11", "--scheduler", "Euler a", "-c", "2", "-o", "opts", "--json"];
+    const a = await run(args);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).not.toMatch(/building/);
+    const summary = JSON.parse(a.stdout);
+    expect(summary).toMatchObject({ seed: 11, scheduler: "EulerAncestralDiscreteScheduler" });
+    expect(summary.files).toHaveLength(2);
+    const first = await readFile(path.resolve(work, summary.files[0]));
+    const text = await readPngText(first);
+    expect(text).toMatchObject({ negative_prompt: "fog", seed: "11", num_inference_steps: "3", guidance_scale: "5", width: "96", height: "64" });
+    const b = JSON.parse((await run(args)).stdout);
+    expect((await readFile(path.resolve(work, b.files[0]))).equals(first)).toBe(true);
+    expect((await readdir(path.join(work, "opts"))).every((f) => f.endsWith(".png"))).toBe(true);
+  });
+
+  it.each([
+    [["--steps", "0"], /num_inference_steps: .*allowed: an integer from 1 to 1000/],
+    [["--steps", "10000"], /num_inference_steps/],
+    [["--width", "100"], /width: .*multiple of 8/],
+    [["--guidance", "-1"], /guidance_scale: .*allowed: a number from 0 to 100/],
+    [["--scheduler", "warp"], /scheduler: .*allowed: .*DPM\+\+ 2M Karras/],
+  ])("exits 2 with a clear message for %j", async (extra, message) => {
+    const r = await run(["generate", "x", "-o", "bad", ...(extra as string[])]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(existsSync(path.join(work, "bad"))).toBe(false);
+  });
+
+  it("refuses a non-number and an unknown model", async () => {
+    let r = await run(["generate", "x", "--steps", "many"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/'many' is not an integer/);
+    r = await run(["generate", "x", "--model", "/no/such/folder"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/model '\/no\/such\/folder' not found.*built-in model \(tiny\)/);
+  });
+});
+
+describe("diffusion-workbench build-tiny-model", () => {
+  it("builds a folder in a chosen contract that generate then uses", async () => {
+    const out = path.join(work, "built");
+    const r = await run(["build-tiny-model", "-o", out, "--input-ids", "int32", "--timestep", "int64-batch", "--vae-encoder-output", "latent_sample", "--seed", "3"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(out);
+    for (const f of ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/vocab.json", "tokenizer/merges.txt", "unet/model.onnx", "unet/config.json", "vae_decoder/config.json", "vae_encoder/model.onnx", "text_encoder/model.onnx"]) {
+      expect(existsSync(path.join(out, f)), f).toBe(true);
+    }
+    const g = await run(["generate", "hello", "--model", out, "-s", "2", "-o", "fromfolder"]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(g.stderr).not.toMatch(/built-in/);
+  });
+
+  it("refuses an unknown preset", async () => {
+    const r = await run(["build-tiny-model", "-o", path.join(work, "x"), "--preset", "huge"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/'huge' is not one of: tiny, small, sd15, sd2/);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * Architecture cross-check: builder-made tiny models run by onnxruntime-node against diffusers /
+ * transformers run on the same weights and inputs (fixture from test/reference/builder_crosscheck.py;
+ * how to regenerate it is written there).
+ */
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as ort from "onnxruntime-node";
+import { buildModelFolder, type BuildModelFolderOptions } from "../../../lib/onnx/builder/model-folder.js";
+
+const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/builder");
+/** Measured worst max |diff|: 4.7e-6 (VAE decoder), 1.2e-6 (UNet), 9.5e-7 (text encoder), 1 thread each side. */
+const TOLERANCE = 2e-5;
+
+/** How each fixture case was built; builder_crosscheck.py reads these folders by name. */
+const CASES: Record<string, Omit<BuildModelFolderOptions, "outDir">> = {
+  "sd1-tiny": { family: "sd1", preset: "tiny", seed: 42, inputIds: "int64", timestep: "float-scalar" },
+  "sd2-tiny": { family: "sd2", preset: "tiny", seed: 43, inputIds: "int32", timestep: "int64-batch", externalData: true },
+};
+
+interface Manifest {
+  files: Record<string, { dtype: "float32" | "int64"; shape: number[] }>;
+}
+
+async function loadCase(name: string) {
+  const dir = path.join(FIXTURES, name);
+  const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+  const read = async (key: string): Promise<ort.Tensor> => {
+    const { dtype, shape } = manifest.files[key];
+    const bytes = await readFile(path.join(dir, `${key}.${dtype === "float32" ? "f32" : "i64"}`));
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    return new ort.Tensor(dtype, dtype === "float32" ? new Float32Array(buffer) : new BigInt64Array(buffer), shape);
+  };
+  return read;
+}
+
+function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
+  expect(a.dims).toEqual(b.dims);
+  const x = a.data as Float32Array;
+  const y = b.data as Float32Array;
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  return worst;
+}
+
+async function runOnce(file: string, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+const haveFixture = existsSync(path.join(FIXTURES, "sd1-tiny", "manifest.json"));
+let root: string;
+const keep = process.env.BUILDER_CROSSCHECK_OUT;
+
+beforeAll(async () => {
+  root = keep ? path.resolve(keep) : await mkdtemp(path.join(tmpdir(), "builder-crosscheck-"));
+  for (const [name, options] of Object.entries(CASES)) {
+    await buildModelFolder({ ...options, outDir: path.join(root, name), overwrite: true });
+  }
+});
+afterAll(async () => {
+  if (!keep) await rm(root, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveFixture)("builder models against diffusers/transformers", () => {
+  for (const name of Object.keys(CASES)) {
+    describe(name, () => {
+      it("text encoder matches transformers' CLIPTextModel", async () => {
+        const read = await loadCase(name);
+        let ids = await read("input_ids");
+        if (CASES[name].inputIds === "int32") ids = new ort.Tensor("int32", Int32Array.from(ids.data as BigInt64Array, Number), ids.dims);
+        const out = await runOnce(path.join(root, name, "text_encoder/model.onnx"), { input_ids: ids });
+        expect(maxAbsDiff(out.last_hidden_state, await read("last_hidden_state"))).toBeLessThan(TOLERANCE);
+        expect(maxAbsDiff(out.pooler_output, await read("pooler_output"))).toBeLessThan(TOLERANCE);
+      });
+
+      it("UNet matches diffusers' UNet2DConditionModel", async () => {
+        const read = await loadCase(name);
+        const out = await runOnce(path.join(root, name, "unet/model.onnx"), {
+          sample: await read("unet_sample"),
+          timestep: await read("unet_timestep"),
+          encoder_hidden_states: await read("last_hidden_state"),
+        });
+        expect(maxAbsDiff(out.out_sample, await read("unet_out_sample"))).toBeLessThan(TOLERANCE);
+      });
+
+      it("VAE decoder and encoder match diffusers' AutoencoderKL", async () => {
+        const read = await loadCase(name);
+        const decoded = await runOnce(path.join(root, name, "vae_decoder/model.onnx"), { latent_sample: await read("vae_latent_sample") });
+        expect(maxAbsDiff(decoded.sample, await read("vae_decoded"))).toBeLessThan(TOLERANCE);
+        const encoded = await runOnce(path.join(root, name, "vae_encoder/model.onnx"), { sample: await read("vae_image") });
+        expect(maxAbsDiff(encoded.latent_parameters, await read("vae_latent_parameters"))).toBeLessThan(TOLERANCE);
+      });
+    });
+  }
+});
+
+it.skipIf(haveFixture)("builder cross-check fixture is missing (see test/reference/builder_crosscheck.py)", () => {});
