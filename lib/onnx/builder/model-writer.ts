@@ -143,6 +143,7 @@ export async function writeModel(
     producer_name: graph.producer,
     opset_import: graph.opsetImports,
   });
+  const graphHeader = lengthDelimitedHeader(FieldNumber.ModelProto.graph, graphLength);
 
   const suffix = `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const tmpModel = `${path}${suffix}`;
@@ -152,7 +153,7 @@ export async function writeModel(
     const data = external ? await open(tmpData, "w") : null;
     try {
       await writeAll(model, modelHead);
-      await writeAll(model, lengthDelimitedHeader(FieldNumber.ModelProto.graph, graphLength));
+      await writeAll(model, graphHeader);
       await writeAll(model, graphHead);
       let dataPosition = 0;
       for (const { t, header } of records) {
@@ -178,5 +179,5 @@ export async function writeModel(
     await rm(tmpData, { force: true });
     throw error;
   }
-  return { external, bytes: modelHead.byteLength + graphLength + dataBytes };
+  return { external, bytes: modelHead.byteLength + graphHeader.byteLength + graphLength + dataBytes };
 }

@@ -53,7 +53,10 @@ function splitmix32(state: { s: number }): number {
 /** Fills `out` with values of `init`, drawn from a generator keyed by (seed, name). */
 export function fillWeights(out: Float32Array, init: WeightInit, seed: number, name: string): Float32Array {
   if (init.kind === "constant") return out.fill(init.value);
-  const mix = { s: hashString(name, seed >>> 0) ^ Math.imul(seed >>> 0, 0x27d4eb2d) };
+  // Both 32-bit halves of a safe-integer seed count (the high half mixes in as 0 for seeds < 2^32).
+  const low = seed >>> 0;
+  const high = Math.floor(seed / 2 ** 32) >>> 0;
+  const mix = { s: hashString(name, low) ^ Math.imul(low, 0x27d4eb2d) ^ Math.imul(high, 0x165667b1) };
   let a = splitmix32(mix);
   let b = splitmix32(mix);
   let c = splitmix32(mix);

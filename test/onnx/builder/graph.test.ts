@@ -81,6 +81,7 @@ describe("GraphBuilder", () => {
     // the 480000-byte weight and the 1600-byte bias, the second at a 4 KiB-aligned offset
     expect(data.size).toBe(480000 + (4096 - (480000 % 4096)) + 1600);
     expect((await stat(external)).size).toBeLessThan(2000);
+    expect(result.bytes).toBe((await stat(external)).size + data.size);
     expect(await run(external, input, 2)).toEqual(await run(inline, input, 2));
   });
 
