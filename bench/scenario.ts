@@ -4,7 +4,14 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { StableDiffusionPipeline, buildModelFolder, cacheRoot, ensureBuiltinModel, silentLogger } from "../lib/index.js";
+import {
+  StableDiffusionPipeline,
+  buildModelFolder,
+  cacheRoot,
+  ensureBuiltinModel,
+  runtimeOptionsFromEnv,
+  silentLogger,
+} from "../lib/index.js";
 import { median, peakRssMiB } from "./stats.js";
 import { stat } from "node:fs/promises";
 
@@ -37,7 +44,7 @@ async function main(): Promise<void> {
   const { dir, buildS } = name === "sd15" ? await sd15Folder() : { dir: await ensureBuiltinModel("tiny"), buildS: undefined };
 
   const tLoad = performance.now();
-  const pipe = await StableDiffusionPipeline.load(dir, { providers: ["cpu"], logger: silentLogger });
+  const pipe = await StableDiffusionPipeline.load(dir, { ...runtimeOptionsFromEnv(), providers: ["cpu"], logger: silentLogger });
   const loadS = (performance.now() - tLoad) / 1000;
   const request = {
     prompt: "a photograph of an astronaut riding a horse",
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
   const out = {
     scenario: name,
     model: dir,
+    graphOptimization: process.env.ORT_GRAPH_OPTIMIZATION ?? "all",
     size: `${runs[0].images[0].width}x${runs[0].images[0].height}`,
     guidedBatch: 2,
     steps: args.steps,

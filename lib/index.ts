@@ -55,7 +55,20 @@ export {
 } from "./onnx/providers.js";
 export { DTYPES, parseDtype, resolveDtype, type DtypeRequest, type DtypeChoice } from "./onnx/dtype.js";
 export { runtimeOptionsFromEnv, type RuntimeOptions } from "./onnx/runtime-options.js";
-export { buildModelFolder, PRESETS, type BuildModelFolderOptions } from "./onnx/builder/model-folder.js";
+export {
+  buildModelFolder,
+  PRESETS,
+  type BuildModelFolderOptions,
+  type BuiltModelFolder,
+  type ModelFamily,
+  type PresetName,
+} from "./onnx/builder/model-folder.js";
+export {
+  buildShapesModelFolder,
+  SHAPES_VOCAB_WORDS,
+  type BuildShapesModelFolderOptions,
+} from "./onnx/builder/shapes/model-folder.js";
+export { shapesTarget, shapesGuidedTarget } from "./onnx/builder/shapes/target.js";
 
 // Model folders
 export { readModelIndex, FAMILIES, PIPELINE_CLASSES, type ModelIndex, type Family } from "./models/model-index.js";

@@ -5,6 +5,7 @@ import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readPngText } from "../lib/index.js";
 import { repoRoot } from "./helpers/paths.js";
@@ -33,28 +34,51 @@ beforeAll(async () => {
 });
 
 describe("diffusion-workbench generate", () => {
-  it("writes a PNG from the built-in tiny model with nothing but a prompt, and says so", async () => {
+  it("draws the picture a plain-language prompt describes, with nothing but a prompt, and says which model", async () => {
     const r = await run(["generate", "a", "red", "star", "on", "a", "blue", "background"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/building the built-in 'tiny' model once/);
-    expect(r.stderr).toMatch(/no model given: using the built-in 'tiny' model/);
+    expect(r.stderr).toMatch(/building the built-in 'shapes' model once/);
+    expect(r.stderr).toMatch(/no model given: using the built-in 'shapes' model \(an analytic model that draws coloured shapes/);
     const file = r.stdout.trim();
     expect(file).toMatch(/out\/a-red-star-on-a-blue-background-\d+-0\.png$/);
-    const text = await readPngText(await readFile(path.resolve(work, file)));
+    const png = await readFile(path.resolve(work, file));
+    const text = await readPngText(png);
     expect(text).toMatchObject({
       prompt: "a red star on a blue background",
       scheduler: "PNDMScheduler",
       num_inference_steps: "50",
       guidance_scale: "7.5",
-      width: "64",
-      height: "64",
-      model: "builtin:tiny",
+      width: "512",
+      height: "512",
+      model: "builtin:shapes",
     });
     expect(Number(text.seed)).toBeGreaterThanOrEqual(0);
+    // a red star in the centre, blue in the corners (PNDM leaves a few levels of noise)
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    const px = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+    for (const [x, y] of [[256, 256], [256, 200]]) {
+      const [r0, g0, b0] = px(x, y);
+      expect(r0, `red at ${x},${y}`).toBeGreaterThan(230);
+      expect(Math.max(g0, b0)).toBeLessThan(25);
+    }
+    for (const [x, y] of [[4, 4], [507, 4], [4, 507], [507, 507]]) {
+      const [r0, g0, b0] = px(x, y);
+      expect(b0, `blue at ${x},${y}`).toBeGreaterThan(230);
+      expect(Math.max(r0, g0)).toBeLessThan(25);
+    }
+  });
+
+  it("keeps the random-weight tiny model a name away", async () => {
+    const r = await run(["generate", "a red star", "--model", "tiny", "-s", "2", "-o", "tiny"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/using the built-in 'tiny' model \(SD 1.x architecture at tiny size with random weights/);
+    expect(r.stderr).not.toMatch(/no model given/);
+    const text = await readPngText(await readFile(path.resolve(work, r.stdout.trim())));
+    expect(text).toMatchObject({ model: "builtin:tiny", width: "64", height: "64" });
   });
 
   it("takes every generation option, and the same seed gives the same file", async () => {
-    const args = ["generate", "a cabin", "-n", "fog", "-s", "3", "-g", "5", "-W", "96", "-H", "64", "--seed", "11", "--scheduler", "Euler a", "-c", "2", "-o", "opts", "--json"];
+    const args = ["generate", "a cabin", "-n", "fog", "-s", "3", "-g", "5", "-W", "96", "-H", "64", "--model", "tiny", "--seed", "11", "--scheduler", "Euler a", "-c", "2", "-o", "opts", "--json"];
     const a = await run(args);
     expect(a.code, a.stderr).toBe(0);
     expect(a.stderr).not.toMatch(/building/);
@@ -88,7 +112,7 @@ describe("diffusion-workbench generate", () => {
     expect(r.stderr).toMatch(/'many' is not an integer/);
     r = await run(["generate", "x", "--model", "/no/such/folder"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/model '\/no\/such\/folder' not found.*built-in model \(tiny\)/);
+    expect(r.stderr).toMatch(/model '\/no\/such\/folder' not found.*built-in model \(shapes, tiny\)/);
   });
 });
 
@@ -104,6 +128,17 @@ describe("diffusion-workbench build-tiny-model", () => {
     const g = await run(["generate", "hello", "--model", out, "-s", "2", "-o", "fromfolder"]);
     expect(g.code, g.stderr).toBe(0);
     expect(g.stderr).not.toMatch(/built-in/);
+  });
+
+  it("builds the analytic shapes family", async () => {
+    const out = path.join(work, "shapes-built");
+    const r = await run(["build-tiny-model", "-o", out, "--family", "shapes", "--input-ids", "int32"]);
+    expect(r.code, r.stderr).toBe(0);
+    const g = await run(["generate", "a", "green", "square", "--model", out, "-s", "10", "--scheduler", "euler", "-W", "128", "-H", "128", "-o", "sq"]);
+    expect(g.code, g.stderr).toBe(0);
+    const { data } = await sharp(await readFile(path.resolve(work, g.stdout.trim()))).raw().toBuffer({ resolveWithObject: true });
+    const c = (64 * 128 + 64) * 3;
+    expect([...data.subarray(c, c + 3)]).toEqual([0, 128, 0]); // CSS green
   });
 
   it("refuses an unknown preset", async () => {

@@ -1,14 +1,27 @@
-/** `build-tiny-model`: write a model folder (optimum layout) with random weights, for tests and benchmarks. */
+/** `build-tiny-model`: write a model folder (optimum layout) made by the builder, for tests and benchmarks. */
 import type { Command } from "commander";
-import { buildModelFolder, PRESETS, type BuildModelFolderOptions } from "../../lib/index.js";
+import { buildModelFolder, buildShapesModelFolder, PRESETS } from "../../lib/index.js";
 import { int, oneOf } from "./parse.js";
+
+const FAMILIES = ["sd1", "sd2", "shapes"] as const;
+
+interface Flags {
+  output: string;
+  family?: (typeof FAMILIES)[number];
+  preset: keyof typeof PRESETS;
+  inputIds: "int64" | "int32";
+  timestep: "float-scalar" | "int64-batch" | "float-batch";
+  vaeEncoderOutput: "latent_parameters" | "latent_sample";
+  predictionType: "epsilon" | "v_prediction";
+  seed: number;
+}
 
 export function registerBuildTinyModel(program: Command): void {
   program
     .command("build-tiny-model")
-    .description("build a model folder with the real architecture and random weights (no download)")
+    .description("build a model folder: the real SD architecture with random weights, or the analytic shapes model (no download)")
     .requiredOption("-o, --output <dir>", "folder to create")
-    .option("--family <family>", "model family: sd1, sd2 (default: the preset's)", oneOf(["sd1", "sd2"] as const))
+    .option("--family <family>", "sd1, sd2 (random weights), or shapes (analytic; ignores --preset, --seed, --vae-encoder-output)", oneOf(FAMILIES))
     .option("--preset <name>", `size preset: ${Object.keys(PRESETS).join(", ")}`, oneOf(Object.keys(PRESETS)), "tiny")
     .option("--input-ids <type>", "text encoder input_ids type: int64 (optimum), int32 (legacy)", oneOf(["int64", "int32"] as const), "int64")
     .option(
@@ -23,20 +36,23 @@ export function registerBuildTinyModel(program: Command): void {
       oneOf(["latent_parameters", "latent_sample"] as const),
       "latent_parameters",
     )
+    .option("--prediction-type <type>", "scheduler prediction_type", oneOf(["epsilon", "v_prediction"] as const), "epsilon")
     .option("--seed <n>", "weight seed", int, 0)
-    .action(async (flags) => {
-      const options: BuildModelFolderOptions = {
-        family: flags.family,
-        preset: flags.preset,
-        seed: flags.seed,
-        outDir: flags.output,
-        inputIds: flags.inputIds,
-        timestep: flags.timestep,
-        vaeEncoderOutput: flags.vaeEncoderOutput,
-      };
+    .action(async (flags: Flags) => {
       const t = performance.now();
-      const result = await buildModelFolder(options);
-      process.stderr.write(`built ${flags.family ?? "default family"}/${flags.preset} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
+      const common = { outDir: flags.output, inputIds: flags.inputIds, timestep: flags.timestep, predictionType: flags.predictionType };
+      const result =
+        flags.family === "shapes"
+          ? await buildShapesModelFolder(common)
+          : await buildModelFolder({
+              ...common,
+              family: flags.family,
+              preset: flags.preset,
+              seed: flags.seed,
+              vaeEncoderOutput: flags.vaeEncoderOutput,
+            });
+      const what = flags.family === "shapes" ? "shapes" : `${flags.family ?? "default family"}/${flags.preset}`;
+      process.stderr.write(`built ${what} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
       process.stdout.write(`${result.dir}\n`);
     });
 }

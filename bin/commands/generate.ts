@@ -33,7 +33,7 @@ interface GenerateFlags {
 export function registerGenerate(program: Command): void {
   program
     .command("generate")
-    .description("generate images from a text prompt (default model: the built-in tiny model)")
+    .description("generate images from a text prompt (default model: the built-in analytic shapes model)")
     .argument("<prompt...>", "the prompt (quotes optional)")
     .option("-n, --negative-prompt <text>", "what to steer away from (used when guidance > 1)")
     .option("-s, --steps <n>", "number of denoising steps (default 50)", int)
@@ -44,7 +44,7 @@ export function registerGenerate(program: Command): void {
     .option("--scheduler <name>", `scheduler: ${SCHEDULER_NAMES.join(", ")}`)
     .option("-c, --count <n>", "images per prompt (default 1)", int)
     .option("-o, --output <dir>", "folder for the PNG files", "out")
-    .option("-m, --model <folder|tiny>", "model folder, or a built-in model name (env MODEL_ID)")
+    .option("-m, --model <folder|name>", "model folder, or a built-in model: shapes (default), tiny (env MODEL_ID)")
     .option("--provider <list>", "execution providers in order: auto, cpu, cuda, tensorrt, webgpu (env EXECUTION_PROVIDER)")
     .option("--dtype <dtype>", `precision: ${DTYPES.join(", ")} (env DTYPE)`, oneOf(DTYPES))
     .option("--no-progress", "no progress bar")
@@ -56,12 +56,15 @@ export function registerGenerate(program: Command): void {
         ...(flags.provider ? { providers: parseProviderRequest(flags.provider, "--provider") } : {}),
         ...(flags.dtype ? { dtype: flags.dtype } : {}),
       };
-      const model = await resolveModel(flags.model ?? process.env.MODEL_ID, {
+      const given = flags.model ?? (process.env.MODEL_ID || undefined);
+      const model = await resolveModel(given, {
         onBuild: (name, dir) => process.stderr.write(`building the built-in '${name}' model once into ${dir}\n`),
       });
       if (model.builtin) {
         process.stderr.write(
-          `no model given: using the built-in '${model.builtin}' model (${model.description}); set --model or MODEL_ID for a real one\n`,
+          given
+            ? `using the built-in '${model.builtin}' model (${model.description})\n`
+            : `no model given: using the built-in '${model.builtin}' model (${model.description}); set --model or MODEL_ID for a real one\n`,
         );
       }
       const pipe = await StableDiffusionPipeline.load(model.dir, runtime);

@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { buildModelFolder } from "../onnx/builder/model-folder.js";
+import { buildShapesModelFolder } from "../onnx/builder/shapes/model-folder.js";
 import { cacheRoot } from "./cache.js";
 
 /** Bump when the builder's output changes, so caches rebuild. */
@@ -18,6 +19,13 @@ export interface BuiltinModel {
 }
 
 export const BUILTIN_MODELS = {
+  shapes: {
+    description:
+      "an analytic model that draws coloured shapes (hand-set weights, no training): try 'a red star on a blue background'",
+    async build(outDir: string) {
+      await buildShapesModelFolder({ outDir });
+    },
+  },
   tiny: {
     description: "SD 1.x architecture at tiny size with random weights: it runs in seconds and draws noise",
     async build(outDir: string) {

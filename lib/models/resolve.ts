@@ -4,7 +4,7 @@ import path from "node:path";
 import { ModelNotFoundError } from "../errors.js";
 import { BUILTIN_MODELS, ensureBuiltinModel, isBuiltinModel, type BuiltinModelName } from "./builtin.js";
 
-export const DEFAULT_BUILTIN_MODEL: BuiltinModelName = "tiny";
+export const DEFAULT_BUILTIN_MODEL: BuiltinModelName = "shapes";
 
 export interface ResolvedModel {
   dir: string;

@@ -55,6 +55,7 @@ export class Components {
       providers: this.runtime.providers,
       lowCpuMem: this.runtime.lowCpuMem,
       threads: this.runtime.threads,
+      graphOptimization: this.runtime.graphOptimization,
       logger: this.runtime.logger ?? consoleLogger,
     });
     this.open.set(name, session);

@@ -6,6 +6,8 @@ import { envFlag, envInt } from "../env.js";
 import type { Logger } from "../logger.js";
 import { parseDtype, type DtypeRequest } from "./dtype.js";
 import { parseProviderRequest, type ProviderRequest } from "./providers.js";
+import { GRAPH_OPTIMIZATION_LEVELS, type GraphOptimizationLevel } from "./session.js";
+import { InvalidInputError } from "../errors.js";
 
 export interface RuntimeOptions {
   /** Execution providers in order of preference; default ["auto"]. */
@@ -22,12 +24,18 @@ export interface RuntimeOptions {
   lowCpuMem?: boolean;
   /** ORT_THREADS: intra-op threads per session (default: ONNX Runtime's choice). */
   threads?: number;
+  /** ORT_GRAPH_OPTIMIZATION: disabled | basic | extended | all (default all). */
+  graphOptimization?: GraphOptimizationLevel;
   logger?: Logger;
 }
 
 /** The runtime switches from the environment (names as the seed runtime used them). */
 export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RuntimeOptions {
   const threads = envInt(env, "ORT_THREADS", 0, 0, 1024);
+  const level = env.ORT_GRAPH_OPTIMIZATION?.trim().toLowerCase();
+  if (level && !(GRAPH_OPTIMIZATION_LEVELS as readonly string[]).includes(level)) {
+    throw new InvalidInputError("ORT_GRAPH_OPTIMIZATION", `unknown level '${env.ORT_GRAPH_OPTIMIZATION}'`, GRAPH_OPTIMIZATION_LEVELS.join(", "));
+  }
   return {
     providers: parseProviderRequest(env.EXECUTION_PROVIDER),
     dtype: parseDtype(env.DTYPE),
@@ -36,5 +44,6 @@ export function runtimeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Run
     attentionSlicing: envFlag(env, "ENABLE_ATTENTION_SLICING"),
     lowCpuMem: envFlag(env, "ENABLE_LOW_CPU_MEM"),
     ...(threads ? { threads } : {}),
+    ...(level ? { graphOptimization: level as GraphOptimizationLevel } : {}),
   };
 }

@@ -27,8 +27,13 @@ export interface SessionOptions {
   lowCpuMem?: boolean;
   /** Intra-op threads; default: ONNX Runtime's choice (one per physical core). */
   threads?: number;
+  /** ONNX Runtime graph optimisation level (default "all"). */
+  graphOptimization?: GraphOptimizationLevel;
   logger?: Logger;
 }
+
+export const GRAPH_OPTIMIZATION_LEVELS = ["disabled", "basic", "extended", "all"] as const;
+export type GraphOptimizationLevel = (typeof GRAPH_OPTIMIZATION_LEVELS)[number];
 
 export interface RunStats {
   /** Number of `run` calls and the milliseconds spent inside onnxruntime's `run`. */
@@ -118,7 +123,8 @@ function sessionOptions(provider: ExecutionProviderName, options: SessionOptions
   const low = options.lowCpuMem === true;
   return {
     executionProviders: [provider],
-    graphOptimizationLevel: "all",
+    // "all" adds layout transforms (NCHWc blocked convolutions on CPU): slower to open, faster to run.
+    graphOptimizationLevel: options.graphOptimization ?? "all",
     // Memory-pattern planning makes the SD UNet's second run ~60% slower and raises its peak by
     // ~3 GiB on CPU (measured, DESIGN.md section 6); it only pays off for fixed-shape repeated runs.
     enableMemPattern: false,

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StableDiffusionPipeline } from "../../lib/diffusion/stable-diffusion.js";
 import { silentLogger } from "../../lib/logger.js";
 import { shapesGuidedTarget, shapesTarget } from "../../lib/onnx/builder/shapes/target.js";
-import { matchesTarget, pixel, shapesModel } from "../onnx/builder/shapes/helpers.js";
+import { matchesTarget, pixel, shapesModel } from "../helpers/shapes.js";
 
 const quiet = { providers: ["cpu" as const], logger: silentLogger };
 const W = 128;
@@ -22,6 +22,7 @@ const GUIDANCE = 3;
 const EXACT_TOLERANCE = 1e-5;
 /** PNDM's residual noise at alphas_cumprod[0] (see shapes-schedulers.test.ts). */
 const RESIDUAL_TOLERANCE = 8 / 255;
+const GUIDED_TARGET = shapesGuidedTarget(PROMPT, NEGATIVE, GUIDANCE, W, H);
 
 let dir: string;
 let pipe: StableDiffusionPipeline;
@@ -54,7 +55,7 @@ async function image(p: StableDiffusionPipeline, options: { prompt: string; nega
 }
 
 describe("classifier-free guidance on the shapes model", () => {
-  const target = shapesGuidedTarget(PROMPT, NEGATIVE, GUIDANCE, W, H);
+  const target = GUIDED_TARGET;
 
   it("gives clip(decode(x0_u + w (x0_c - x0_u))) with Euler, exactly", async () => {
     const check = matchesTarget(await image(pipe, { prompt: PROMPT, negative_prompt: NEGATIVE, guidance_scale: GUIDANCE }), target, EXACT_TOLERANCE);
@@ -102,7 +103,7 @@ describe("the VAE scaling factor", () => {
       const plain = matchesTarget(await image(wrong, { prompt: PROMPT, guidance_scale: 1 }), shapesTarget(PROMPT, W, H).rgb, RESIDUAL_TOLERANCE);
       expect(plain.pass).toBe(false);
       expect(plain.maxDiff).toBeGreaterThan(0.3);
-      const guided = matchesTarget(await image(wrong, { prompt: PROMPT, negative_prompt: NEGATIVE, guidance_scale: GUIDANCE }), target(), RESIDUAL_TOLERANCE);
+      const guided = matchesTarget(await image(wrong, { prompt: PROMPT, negative_prompt: NEGATIVE, guidance_scale: GUIDANCE }), GUIDED_TARGET, RESIDUAL_TOLERANCE);
       expect(guided.pass).toBe(false);
     } finally {
       await wrong.dispose();
@@ -111,7 +112,3 @@ describe("the VAE scaling factor", () => {
     expect(matchesTarget(await image(pipe, { prompt: PROMPT, guidance_scale: 1 }), shapesTarget(PROMPT, W, H).rgb, EXACT_TOLERANCE).pass).toBe(true);
   });
 });
-
-function target(): Float32Array {
-  return shapesGuidedTarget(PROMPT, NEGATIVE, GUIDANCE, W, H);
-}

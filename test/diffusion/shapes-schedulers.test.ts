@@ -11,7 +11,7 @@ import { alphasCumprod, makeBetas } from "../../lib/schedulers/betas.js";
 import { SHAPES_SCHEDULE } from "../../lib/onnx/builder/shapes/schedule.js";
 import { shapesDecode, shapesLatentTarget, shapesTarget } from "../../lib/onnx/builder/shapes/target.js";
 import { COLOURS, SHAPE_NAMES } from "../../lib/onnx/builder/shapes/vocabulary.js";
-import { matchesTarget, shapesModel } from "../onnx/builder/shapes/helpers.js";
+import { matchesTarget, shapesModel } from "../helpers/shapes.js";
 
 const quiet = { providers: ["cpu" as const], logger: silentLogger };
 // Non-square, and colours with 0.5 channels, so that no error hides in the clip to [0, 1].

@@ -10,9 +10,6 @@
  * exports use; `gpuOnlyOps` writes a UNet with a CUDA-only contrib op. The folder is written under
  * a temporary name beside `outDir` and renamed into place.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import path from "node:path";
 import { InvalidInputError } from "../../errors.js";
 import { buildClipTextEncoder, clipTextConfigJson, type ClipTextConfig } from "./clip-text-encoder.js";
 import {
@@ -25,6 +22,7 @@ import {
   type TimestepContract,
   type VaeEncoderOutput,
 } from "./contract.js";
+import { checkOptionKeys, oneOf, writeComponent, writeModelFolder, type PredictionType } from "./folder-writer.js";
 import type { GraphBuilder } from "./graph.js";
 import type { ExternalDataOption } from "./model-writer.js";
 import { MODEL_FAMILIES, PRESETS, PRESET_DEFAULT_FAMILY, PRESET_NAMES, type ModelFamily, type ModelSizes, type PresetName } from "./presets.js";
@@ -36,7 +34,7 @@ export { PRESETS, type ModelFamily, type ModelSizes, type PresetName } from "./p
 export type { InputIdsType, TimestepContract, VaeEncoderOutput, TensorContract } from "./contract.js";
 export type { TokenizerSource } from "./tokenizer-files.js";
 
-export type PredictionType = "epsilon" | "v_prediction";
+export type { PredictionType } from "./folder-writer.js";
 
 export interface BuildModelFolderOptions {
   /** Folder to create; its parent is created when missing. */
@@ -90,65 +88,13 @@ export interface BuiltModelFolder {
   components: BuiltComponent[];
 }
 
-const KNOWN_OPTIONS = new Set<string>([
+const KNOWN_OPTIONS = [
   "outDir", "overwrite", "family", "preset", "sizes", "seed", "inputIds", "timestep", "vaeEncoderOutput",
   "predictionType", "tokenizer", "textEncoderHiddenStates", "gpuOnlyOps", "externalData", "externalThresholdBytes",
-]);
-
-function oneOf<T extends string>(field: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value)) throw new InvalidInputError(field, `unknown value ${JSON.stringify(value)}`, allowed.join(", "));
-  return value;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-const json = (value: unknown) => JSON.stringify(value, null, 2) + "\n";
-
-function modelIndex(): Record<string, unknown> {
-  return {
-    _class_name: "StableDiffusionPipeline",
-    _diffusers_version: "0.27.2",
-    feature_extractor: [null, null],
-    image_encoder: [null, null],
-    requires_safety_checker: false,
-    safety_checker: [null, null],
-    scheduler: ["diffusers", "PNDMScheduler"],
-    text_encoder: ["transformers", "CLIPTextModel"],
-    tokenizer: ["transformers", "CLIPTokenizer"],
-    unet: ["diffusers", "UNet2DConditionModel"],
-    vae: ["diffusers", "AutoencoderKL"],
-  };
-}
-
-/** SD's released PNDM config, with every key diffusers' `save_config` writes. */
-function schedulerConfig(predictionType: PredictionType): Record<string, unknown> {
-  return {
-    _class_name: "PNDMScheduler",
-    _diffusers_version: "0.27.2",
-    beta_end: 0.012,
-    beta_schedule: "scaled_linear",
-    beta_start: 0.00085,
-    clip_sample: false,
-    num_train_timesteps: 1000,
-    prediction_type: predictionType,
-    set_alpha_to_one: false,
-    skip_prk_steps: true,
-    steps_offset: 1,
-    timestep_spacing: "leading",
-    trained_betas: null,
-  };
-}
+] as const;
 
 export async function buildModelFolder(options: BuildModelFolderOptions): Promise<BuiltModelFolder> {
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new InvalidInputError(key, "is not an option of buildModelFolder", [...KNOWN_OPTIONS].join(", "));
-  }
+  checkOptionKeys(options, KNOWN_OPTIONS, "buildModelFolder");
   if (typeof options.outDir !== "string" || options.outDir === "") throw new InvalidInputError("outDir", "is required", "a folder path");
   const preset = oneOf("preset", options.preset, PRESET_NAMES, "tiny");
   const family = oneOf("family", options.family, MODEL_FAMILIES, PRESET_DEFAULT_FAMILY[preset]);
@@ -172,14 +118,7 @@ export async function buildModelFolder(options: BuildModelFolderOptions): Promis
     throw new InvalidInputError("sizes.unet.crossAttentionDim", `${unet.crossAttentionDim} differs from the text encoder's hiddenSize ${textSizes.hiddenSize}`, String(textSizes.hiddenSize));
   }
 
-  const outDir = path.resolve(options.outDir);
-  if ((await exists(outDir)) && !options.overwrite) {
-    throw new InvalidInputError("outDir", `${outDir} already exists`, "a new folder, or overwrite: true");
-  }
-  await mkdir(path.dirname(outDir), { recursive: true });
-  const tmp = path.join(path.dirname(outDir), `.${path.basename(outDir)}.${randomBytes(6).toString("hex")}.tmp`);
-  await mkdir(tmp);
-  try {
+  const { dir, result } = await writeModelFolder({ outDir: options.outDir, overwrite: options.overwrite, predictionType }, async (tmp) => {
     const tokenizer = await writeClipTokenizer(tmp, options.tokenizer ?? "small", family);
     const vocabSize = textSizes.vocabSize === "tokenizer" ? tokenizer.vocabSize : textSizes.vocabSize;
     if (tokenizer.vocabSize > vocabSize) {
@@ -189,36 +128,23 @@ export async function buildModelFolder(options: BuildModelFolderOptions): Promis
     const axes = axisNames(contract.timestep);
     const save = { externalData: options.externalData ?? "auto", externalThresholdBytes: options.externalThresholdBytes };
 
-    await writeFile(path.join(tmp, "model_index.json"), json(modelIndex()));
-    await mkdir(path.join(tmp, "scheduler"));
-    await writeFile(path.join(tmp, "scheduler", "scheduler_config.json"), json(schedulerConfig(predictionType)));
-
     // Each component's graph is built and written before the next one is built: weights are
     // generated tensor by tensor during the write, so memory stays at one tensor plus the graph.
     const components: BuiltComponent[] = [];
-    const writeComponent = async (name: BuiltComponent["name"], build: () => GraphBuilder, config: Record<string, unknown>) => {
-      const folder = path.join(tmp, name);
-      await mkdir(folder);
-      const result = await build().save(path.join(folder, "model.onnx"), save);
-      await writeFile(path.join(folder, "config.json"), json(config));
-      const files = ["model.onnx", ...(result.external ? ["model.onnx_data"] : []), "config.json"];
-      components.push({ name, files, externalData: result.external, bytes: result.bytes });
+    const component = async (name: BuiltComponent["name"], build: () => GraphBuilder, config: Record<string, unknown>) => {
+      components.push({ ...(await writeComponent(tmp, name, build(), config, save)), name });
     };
     const ids = { bos: 0, eos: 2, pad: 1 }; // SD 1.x/2.x text encoder configs keep transformers' legacy ids (argmax pooling)
-    await writeComponent(
+    await component(
       "text_encoder",
       () => buildClipTextEncoder(textEncoder, { inputIds: contract.inputIds, axes, outputHiddenStates: options.textEncoderHiddenStates ?? false, seed }),
       clipTextConfigJson(textEncoder, ids),
     );
-    await writeComponent("unet", () => buildUNet(unet, { timestep: contract.timestep, axes, seed, gpuOnlyOps: options.gpuOnlyOps ?? false }), unetConfigJson(unet));
-    await writeComponent("vae_decoder", () => buildVaeDecoder(vae, { axes, seed }), vaeConfigJson(vae));
-    await writeComponent("vae_encoder", () => buildVaeEncoder(vae, { axes, seed, output: contract.vaeEncoderOutput }), vaeConfigJson(vae));
+    await component("unet", () => buildUNet(unet, { timestep: contract.timestep, axes, seed, gpuOnlyOps: options.gpuOnlyOps ?? false }), unetConfigJson(unet));
+    await component("vae_decoder", () => buildVaeDecoder(vae, { axes, seed }), vaeConfigJson(vae));
+    await component("vae_encoder", () => buildVaeEncoder(vae, { axes, seed, output: contract.vaeEncoderOutput }), vaeConfigJson(vae));
 
-    if (await exists(outDir)) await rm(outDir, { recursive: true, force: true });
-    await rename(tmp, outDir);
-    return { dir: outDir, family, preset, seed, contract, sizes: { textEncoder, unet, vae }, tokenizer, components };
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  }
+    return { textEncoder, tokenizer, components };
+  });
+  return { dir, family, preset, seed, contract, sizes: { textEncoder: result.textEncoder, unet, vae }, tokenizer: result.tokenizer, components: result.components };
 }

@@ -10,8 +10,14 @@ import { InvalidInputError } from "../../errors.js";
 import { buildSmallClipVocab, clipMergesFileText } from "../../tokenizers/clip-vocab.js";
 import type { ModelFamily } from "./presets.js";
 
-/** `"small"`: a small vocabulary over `SMALL_VOCAB_WORDS`; `real-clip`: copy vocab.json and merges.txt from `path`. */
-export type TokenizerSource = "small" | { kind: "real-clip"; path: string };
+/**
+ * `"small"`: a small vocabulary over `SMALL_VOCAB_WORDS`; `real-clip`: copy vocab.json and merges.txt
+ * from `path`; `vocab`: a vocabulary given in memory (e.g. `buildSmallClipVocab(words)`).
+ */
+export type TokenizerSource =
+  | "small"
+  | { kind: "real-clip"; path: string }
+  | { kind: "vocab"; vocab: Record<string, number>; merges: readonly string[] };
 
 /** Words the small vocabulary holds as single tokens (everything else is tokenized byte by byte). */
 export const SMALL_VOCAB_WORDS: readonly string[] = [
@@ -45,8 +51,11 @@ async function vocabularyFiles(source: TokenizerSource): Promise<{ vocab: Record
     const { vocab, merges } = buildSmallClipVocab([...SMALL_VOCAB_WORDS]);
     return { vocab, mergesText: clipMergesFileText(merges) };
   }
+  if (typeof source === "object" && source.kind === "vocab") {
+    return { vocab: source.vocab, mergesText: clipMergesFileText(source.merges) };
+  }
   if (typeof source !== "object" || source.kind !== "real-clip" || typeof source.path !== "string") {
-    throw new InvalidInputError("tokenizer", `unknown tokenizer source ${JSON.stringify(source)}`, '"small" or { kind: "real-clip", path }');
+    throw new InvalidInputError("tokenizer", `unknown tokenizer source ${JSON.stringify(source)}`, '"small", { kind: "real-clip", path } or { kind: "vocab", vocab, merges }');
   }
   const vocabFile = path.join(source.path, "vocab.json");
   const vocab = JSON.parse(await readFile(vocabFile, "utf8")) as Record<string, number>;
@@ -62,7 +71,7 @@ export async function writeClipTokenizer(dir: string, source: TokenizerSource, f
   }
   const out = path.join(dir, "tokenizer");
   await mkdir(out, { recursive: true });
-  if (typeof source === "object") {
+  if (typeof source === "object" && source.kind === "real-clip") {
     await copyFile(path.join(source.path, "vocab.json"), path.join(out, "vocab.json"));
     await copyFile(path.join(source.path, "merges.txt"), path.join(out, "merges.txt"));
   } else {

@@ -7,7 +7,7 @@ import { LATENT_GAIN, RGB_TO_LATENT, SCALING_FACTOR } from "../../../../lib/onnx
 import { logSigmaTable } from "../../../../lib/onnx/builder/shapes/schedule.js";
 import { shapesLatentTarget } from "../../../../lib/onnx/builder/shapes/target.js";
 import { TorchGenerator } from "../../../../lib/diffusion/generator.js";
-import { maxAbsDiff, shapesModel } from "./helpers.js";
+import { maxAbsDiff, shapesModel } from "../../../helpers/shapes.js";
 
 const PROMPTS = [
   "a red star on a blue background",

@@ -8,7 +8,7 @@ import { CLIPTokenizer } from "../../../../lib/tokenizers/clip.js";
 import { TOKEN_FEATURE_COUNT, shapesTokenIds, tokenFeatureTable } from "../../../../lib/onnx/builder/shapes/attributes.js";
 import { SHAPES_VOCAB_WORDS, buildShapesModelFolder } from "../../../../lib/onnx/builder/shapes/model-folder.js";
 import { FUNCTION_WORDS, SHAPE_NAMES } from "../../../../lib/onnx/builder/shapes/vocabulary.js";
-import { shapesModel } from "./helpers.js";
+import { shapesModel } from "../../../helpers/shapes.js";
 
 const readJson = async (dir: string, file: string) => JSON.parse(await readFile(path.join(dir, file), "utf8")) as Record<string, unknown>;
 

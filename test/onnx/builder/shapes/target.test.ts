@@ -4,7 +4,7 @@ import { promptAttributes } from "../../../../lib/onnx/builder/shapes/attributes
 import { shapesGuidedTarget, shapesTarget } from "../../../../lib/onnx/builder/shapes/target.js";
 import { COLOURS, SHAPE_NAMES } from "../../../../lib/onnx/builder/shapes/vocabulary.js";
 import { InvalidInputError } from "../../../../lib/errors.js";
-import { pixel } from "./helpers.js";
+import { pixel } from "../../../helpers/shapes.js";
 
 const S = 128;
 const at = (prompt: string, x: number, y: number, w = S, h = S) => pixel(shapesTarget(prompt, w, h).rgb, w, x, y);

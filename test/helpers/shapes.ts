@@ -2,7 +2,7 @@
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { buildShapesModelFolder, type BuildShapesModelFolderOptions } from "../../../../lib/onnx/builder/shapes/model-folder.js";
+import { buildShapesModelFolder, type BuildShapesModelFolderOptions } from "../../lib/onnx/builder/shapes/model-folder.js";
 
 const built = new Map<string, Promise<string>>();
 let root: Promise<string> | undefined;
