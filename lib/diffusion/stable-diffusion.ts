@@ -19,6 +19,7 @@ import {
   type VaeDecoderContract,
 } from "../onnx/contracts.js";
 import { resolveDtype } from "../onnx/dtype.js";
+import type { ExecutionProviderName } from "../onnx/providers.js";
 import type { RuntimeOptions } from "../onnx/runtime-options.js";
 import type { ModelSession } from "../onnx/session.js";
 import { createScheduler } from "../schedulers/index.js";
@@ -103,6 +104,9 @@ interface FamilyConfig {
   /** Latent sizes must be multiples of this (2^number of UNet down-samplings). */
   latentMultiple: number;
   vae: VaeScaling;
+  /** Execution provider the UNet opened on, and why the precision is what it is. */
+  provider: ExecutionProviderName;
+  dtypeReason: string;
 }
 
 export class StableDiffusionPipeline {
@@ -126,8 +130,15 @@ export class StableDiffusionPipeline {
   }
 
   /** Execution provider and precision of the denoiser, as opened. */
-  describe(): { family: string; className: string; dtype: string; contracts: object } {
-    return { family: this.index.family, className: this.index.className, dtype: this.contracts.unet.sampleType, contracts: this.contracts };
+  describe(): { family: string; className: string; provider: ExecutionProviderName; dtype: string; dtypeReason: string; contracts: object } {
+    return {
+      family: this.index.family,
+      className: this.index.className,
+      provider: this.config.provider,
+      dtype: this.contracts.unet.sampleType,
+      dtypeReason: this.config.dtypeReason,
+      contracts: this.contracts,
+    };
   }
 
   /** Open a model folder: read its configs, open each component, recognise each tensor contract. */
@@ -158,17 +169,17 @@ export class StableDiffusionPipeline {
     };
     try {
       const textEncoder = await open("text_encoder", textEncoderContract);
-      let provider = "cpu";
+      let provider: ExecutionProviderName = "cpu";
       const unet = await open("unet", (s) => {
         provider = s.provider;
         return unetContract(s);
       });
       const vaeDecoder = await open("vae_decoder", vaeDecoderContract);
-      const choice = resolveDtype(runtime.dtype ?? "auto", provider as "cpu", [unet.sampleType]);
-      logger.info(`dtype: ${choice.reason}`);
-      if (choice.dtype !== unet.sampleType || (runtime.dtype && runtime.dtype !== "auto" && runtime.dtype !== "native" && runtime.dtype !== choice.dtype)) {
-        logger.warn(`dtype: ${choice.reason}`);
-      }
+      // One precision per folder here (the UNet's); fp16/fp32 variants side by side are chosen between upstream.
+      const requested = runtime.dtype ?? "auto";
+      const choice = resolveDtype(requested, provider, [unet.sampleType]);
+      const fellBack = requested !== "auto" && requested !== "native" && requested !== choice.dtype;
+      (fellBack ? logger.warn : logger.info).call(logger, `dtype: ${choice.reason}`);
       const blockOut = Array.isArray(vaeConfig.block_out_channels) ? vaeConfig.block_out_channels.length : 4;
       // Without a unet config (legacy exports) the down-sampling depth is unknown: only multiples of 8 are checked.
       const unetBlocks = Array.isArray(unetConfig.block_out_channels) ? unetConfig.block_out_channels.length : 1;
@@ -183,6 +194,8 @@ export class StableDiffusionPipeline {
           scalingFactor: num(vaeConfig.scaling_factor, LEGACY_VAE_SCALING_FACTOR),
           shiftFactor: num(vaeConfig.shift_factor, 0),
         },
+        provider,
+        dtypeReason: choice.reason,
       };
       return new StableDiffusionPipeline(index, tokenizer, components, { textEncoder, unet, vaeDecoder }, config, runtime, logger);
     } catch (err) {

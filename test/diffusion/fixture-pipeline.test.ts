@@ -49,6 +49,7 @@ describe.skipIf(!hasFixture)("the diffusers tiny-sd fixture", () => {
   it("loads the legacy export and recognises its tensor contracts", () => {
     const d = pipe.describe();
     expect(d.className).toBe("OnnxStableDiffusionPipeline");
+    expect([d.provider, d.dtype, d.dtypeReason]).toEqual(["cpu", "float32", "auto: float32 on cpu"]);
     expect(d.contracts).toMatchObject({
       textEncoder: { idsType: "int32", hiddenOutput: "last_hidden_state" },
       unet: { sampleType: "float32", timestep: { type: "float32", rank: 1 } },

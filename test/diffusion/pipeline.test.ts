@@ -9,6 +9,9 @@ import {
   silentLogger,
 } from "../../lib/index.js";
 import { tinyModel } from "../helpers/tiny-model.js";
+import { ModelSession } from "../../lib/onnx/session.js";
+import { vaeEncoderContract } from "../../lib/onnx/contracts.js";
+import path from "node:path";
 
 const quiet = { providers: ["cpu" as const], logger: silentLogger };
 const request = { prompt: "a red star", negative_prompt: "blurry", num_inference_steps: 3, seed: 7 };
@@ -31,6 +34,9 @@ describe("every tensor contract variant loads and generates", () => {
         expect(c.unet.timestep).toMatchObject(
           v.timestep === "float-scalar" ? { type: "float32", rank: 0 } : v.timestep === "int64-batch" ? { type: "int64", rank: 1 } : { type: "float32", rank: 1 },
         );
+        const encoder = await ModelSession.open("vae_encoder", path.join(pipe.dir, "vae_encoder", "model.onnx"), { providers: ["cpu"] });
+        expect(vaeEncoderContract(encoder)).toEqual({ inputType: "float32", output: v.vaeEncoderOutput });
+        await encoder.dispose();
         const r = await pipe.generate(request);
         expect(r.images).toHaveLength(1);
         expect([r.images[0].width, r.images[0].height]).toEqual([64, 64]);
@@ -144,6 +150,17 @@ describe("StableDiffusionPipeline on the tiny model", () => {
       const r = await pipe.generate({ ...request, scheduler });
       expect(r.images[0].data.length, scheduler).toBe(64 * 64 * 3);
     }
+  });
+});
+
+describe("precision", () => {
+  it("falls back to the folder's precision with a logged reason", async () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    const pipe = await StableDiffusionPipeline.load(await tinyModel(), { providers: ["cpu"], dtype: "float16", logger });
+    await pipe.dispose();
+    expect(warnings).toEqual(["dtype: float16 requested, but the folder holds only float32 (weights are not converted at load time)"]);
+    expect(pipe.describe().dtype).toBe("float32");
   });
 });
 
