@@ -20,6 +20,7 @@ export {
   GenerateOptionsSchema,
   parseGenerateOptions,
   LIMITS,
+  FAMILY_SPECIFIC_FIELDS,
   type GenerateOptions,
   type GenerateOptionsInput,
 } from "./diffusion/options.js";
@@ -32,6 +33,8 @@ export {
   type Timings,
 } from "./diffusion/stable-diffusion.js";
 export { saveImages, imageMetadata } from "./diffusion/save-images.js";
+export { loadPipeline } from "./diffusion/load-pipeline.js";
+export type { TextToImagePipeline, PipelineDescription } from "./diffusion/pipeline.js";
 export { TorchGenerator, randomSeed } from "./diffusion/generator.js";
 export type { Latents } from "./diffusion/latents.js";
 

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import {
   DTYPES,
   SCHEDULER_NAMES,
-  StableDiffusionPipeline,
+  loadPipeline,
   parseProviderRequest,
   resolveModel,
   runtimeOptionsFromEnv,
@@ -67,7 +67,7 @@ export function registerGenerate(program: Command): void {
             : `no model given: using the built-in '${model.builtin}' model (${model.description}); set --model or MODEL_ID for a real one\n`,
         );
       }
-      const pipe = await StableDiffusionPipeline.load(model.dir, runtime);
+      const pipe = await loadPipeline(model.dir, runtime);
       const progress = stepProgress(flags.progress);
       try {
         const result = await pipe.generate(

@@ -31,7 +31,8 @@ import { encodeTokens, tokenize, type PromptEmbeddings } from "./encode-prompt.j
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
 import { duplicateBatch, latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
-import { parseGenerateOptions, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
+import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
+import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 
 /**
  * diffusers' legacy ONNX export writes no vae_decoder/config.json; its OnnxStableDiffusionPipeline
@@ -109,7 +110,7 @@ interface FamilyConfig {
   dtypeReason: string;
 }
 
-export class StableDiffusionPipeline {
+export class StableDiffusionPipeline implements TextToImagePipeline {
   private constructor(
     readonly index: ModelIndex,
     readonly tokenizer: CLIPTokenizer,
@@ -130,7 +131,7 @@ export class StableDiffusionPipeline {
   }
 
   /** Execution provider and precision of the denoiser, as opened. */
-  describe(): { family: string; className: string; provider: ExecutionProviderName; dtype: string; dtypeReason: string; contracts: object } {
+  describe(): PipelineDescription {
     return {
       family: this.index.family,
       className: this.index.className,
@@ -207,6 +208,7 @@ export class StableDiffusionPipeline {
   /** Check a request against the model: sizes, scheduler, batch. Returns the options with defaults filled in. */
   resolve(input: GenerateOptionsInput | GenerateOptions): GenerateOptions & { width: number; height: number } {
     const o = parseGenerateOptions(input);
+    rejectUnusedFields(o, [], "SD 1.x/2.x");
     const defaultSize = this.config.sampleSize * this.config.vaeScaleFactor;
     const width = o.width ?? defaultSize;
     const height = o.height ?? defaultSize;

@@ -37,6 +37,9 @@ describe("GenerateOptions", () => {
     [{}, "prompt", "string"],
     [{ prompt: [] }, "prompt", "non-empty"],
     [{ prompt: "x", eta: 2 }, "eta", "0 to 1"],
+    [{ prompt: "x", strength: 0 }, "strength", "(0, 1]"],
+    [{ prompt: "x", max_sequence_length: 513 }, "max_sequence_length", "1 to 512"],
+    [{ prompt: "x", original_size: [1] }, "original_size", "[height, width]"],
   ])("rejects %j naming the field and the allowed values", (input, field, allowed) => {
     const err = fails(input);
     expect(err.field).toBe(field);

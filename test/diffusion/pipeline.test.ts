@@ -143,6 +143,8 @@ describe("StableDiffusionPipeline on the tiny model", () => {
     expect(e.field).toBe("num_inference_steps");
     e = await bad({ ...request, guidance_scale: -2 });
     expect(e.field).toBe("guidance_scale");
+    e = await bad({ ...request, prompt_3: "t5 text" });
+    expect([e.field, e.message]).toEqual(["prompt_3", "prompt_3: is not used by SD 1.x/2.x models (allowed: none of the family-specific fields)"]);
   });
 
   it("runs every scheduler", async () => {
