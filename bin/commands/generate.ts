@@ -10,11 +10,28 @@ import {
   saveImages,
   type DtypeRequest,
 } from "../../lib/index.js";
+import { readFile } from "node:fs/promises";
+import { InvalidInputError } from "../../lib/index.js";
 import { int, num, oneOf } from "./parse.js";
+
+async function readInitImage(file: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new InvalidInputError("--image", `cannot read ${file}: ${(err as Error).message}`, "a readable PNG, JPEG or WebP file");
+  }
+}
 import { stepProgress } from "./progress.js";
 
 interface GenerateFlags {
   negativePrompt?: string;
+  prompt2?: string;
+  negativePrompt2?: string;
+  prompt3?: string;
+  negativePrompt3?: string;
+  maxSequenceLength?: number;
+  image?: string;
+  strength?: number;
   steps?: number;
   guidance?: number;
   width?: number;
@@ -36,6 +53,13 @@ export function registerGenerate(program: Command): void {
     .description("generate images from a text prompt (default model: the built-in analytic shapes model)")
     .argument("<prompt...>", "the prompt (quotes optional)")
     .option("-n, --negative-prompt <text>", "what to steer away from (used when guidance > 1)")
+    .option("--prompt-2 <text>", "SDXL/SD3: prompt for the second text encoder (default: the prompt)")
+    .option("--negative-prompt-2 <text>", "SDXL/SD3: negative prompt for the second text encoder")
+    .option("--prompt-3 <text>", "SD3: prompt for the T5 encoder (default: the prompt)")
+    .option("--negative-prompt-3 <text>", "SD3: negative prompt for the T5 encoder")
+    .option("--max-sequence-length <n>", "SD3: T5 tokens, up to 512 (default 256)", int)
+    .option("--image <file>", "image-to-image: the init image (PNG, JPEG or WebP)")
+    .option("--strength <x>", "image-to-image: how much to change, in (0, 1] (default 0.8)", num)
     .option("-s, --steps <n>", "number of denoising steps (default 50)", int)
     .option("-g, --guidance <w>", "classifier-free guidance scale; <= 1 disables it (default 7.5)", num)
     .option("-W, --width <px>", "width in pixels, a multiple of 8 (default: the model's)", int)
@@ -74,6 +98,13 @@ export function registerGenerate(program: Command): void {
           {
             prompt: words.join(" "),
             ...(flags.negativePrompt !== undefined ? { negative_prompt: flags.negativePrompt } : {}),
+            ...(flags.prompt2 !== undefined ? { prompt_2: flags.prompt2 } : {}),
+            ...(flags.negativePrompt2 !== undefined ? { negative_prompt_2: flags.negativePrompt2 } : {}),
+            ...(flags.prompt3 !== undefined ? { prompt_3: flags.prompt3 } : {}),
+            ...(flags.negativePrompt3 !== undefined ? { negative_prompt_3: flags.negativePrompt3 } : {}),
+            ...(flags.maxSequenceLength !== undefined ? { max_sequence_length: flags.maxSequenceLength } : {}),
+            ...(flags.image !== undefined ? { image: await readInitImage(flags.image) } : {}),
+            ...(flags.strength !== undefined ? { strength: flags.strength } : {}),
             ...(flags.steps !== undefined ? { num_inference_steps: flags.steps } : {}),
             ...(flags.guidance !== undefined ? { guidance_scale: flags.guidance } : {}),
             ...(flags.width !== undefined ? { width: flags.width } : {}),
