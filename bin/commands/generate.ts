@@ -14,9 +14,9 @@ import { readFile } from "node:fs/promises";
 import { InvalidInputError } from "../../lib/index.js";
 import { int, num, oneOf } from "./parse.js";
 
-async function readInitImage(file: string): Promise<Uint8Array> {
+async function readInitImage(file: string): Promise<Uint8Array<ArrayBuffer>> {
   try {
-    return await readFile(file);
+    return new Uint8Array(await readFile(file));
   } catch (err) {
     throw new InvalidInputError("--image", `cannot read ${file}: ${(err as Error).message}`, "a readable PNG, JPEG or WebP file");
   }
