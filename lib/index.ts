@@ -78,3 +78,9 @@ export { readModelIndex, FAMILIES, PIPELINE_CLASSES, type ModelIndex, type Famil
 export { resolveModel, DEFAULT_BUILTIN_MODEL, type ResolvedModel } from "./models/resolve.js";
 export { ensureBuiltinModel, BUILTIN_MODELS, type BuiltinModelName } from "./models/builtin.js";
 export { cacheRoot } from "./models/cache.js";
+
+// Notebook display helpers (tslab)
+export { escapeHtml, type Display } from "./notebook/display.js";
+export { imageGridHtml, showGrid, showImages, type GridCell, type GridOptions } from "./notebook/images.js";
+export { plotHtml, plotlyLoaderHtml, showPlot, type PlotTrace, type PlotLayout } from "./notebook/plot.js";
+export { stepProgress, taskProgress } from "./notebook/progress.js";
