@@ -13,6 +13,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+// Scenario hook: `npm run bench -- runtime` benchmarks the KServe runtime (bench/runtime.ts) in its own process.
+if (process.argv.slice(2).includes("runtime")) {
+  execFileSync(process.execPath, [path.join(here, "runtime.js")], { stdio: "inherit" });
+  process.exit(0);
+}
 const num = (name: string, d: number) => (process.env[name] ? Number(process.env[name]) : d);
 const scenarios: Record<string, object> = {
   tiny: { runs: num("BENCH_TINY_RUNS", 7), steps: num("BENCH_TINY_STEPS", 20) },

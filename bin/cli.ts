@@ -13,6 +13,8 @@ const program = new Command()
 
 registerGenerate(program);
 registerBuildTinyModel(program);
+(await import("./commands/models.js")).registerModels(program);
+(await import("./commands/serve.js")).registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -31,7 +31,21 @@ export {
   type RunOptions,
   type StepProgress,
   type Timings,
+  DEFAULT_STRENGTH,
+  LCM_DEFAULTS,
 } from "./diffusion/stable-diffusion.js";
+export { img2imgSchedule, type Img2ImgSchedule } from "./diffusion/img2img.js";
+export { guidanceScaleEmbedding } from "./diffusion/guidance-embedding.js";
+export {
+  readInitImage,
+  prepareInitImage,
+  initImageSize,
+  INIT_IMAGE_FORMATS,
+  type DecodedInitImage,
+  type InitImage,
+} from "./images/init-image.js";
+export { StableDiffusionXLPipeline } from "./diffusion/stable-diffusion-xl.js";
+export { StableDiffusion3Pipeline, SD3_DEFAULTS } from "./diffusion/stable-diffusion-3.js";
 export { saveImages, imageMetadata } from "./diffusion/save-images.js";
 export { loadPipeline } from "./diffusion/load-pipeline.js";
 export type { TextToImagePipeline, PipelineDescription } from "./diffusion/pipeline.js";
@@ -42,6 +56,8 @@ export type { Latents } from "./diffusion/latents.js";
 export { createScheduler, SCHEDULER_NAMES, SCHEDULER_CLASSES } from "./schedulers/index.js";
 export type { Scheduler, StepOptions, StepResult } from "./schedulers/scheduler.js";
 export { CLIPTokenizer } from "./tokenizers/clip.js";
+export { T5Tokenizer, T5_DEFAULT_MAX_LENGTH, type T5CallOptions, type T5BatchEncoding } from "./tokenizers/t5.js";
+export { FlowMatchEulerDiscreteScheduler } from "./schedulers/flow-match-euler-discrete.js";
 
 // Images
 export { encodePng, readPngText, addPngText } from "./images/png.js";
@@ -57,6 +73,7 @@ export {
   type ProviderAvailability,
 } from "./onnx/providers.js";
 export { DTYPES, parseDtype, resolveDtype, type DtypeRequest, type DtypeChoice } from "./onnx/dtype.js";
+export { findPrecisionVariants, type PrecisionVariant } from "./onnx/variants.js";
 export { runtimeOptionsFromEnv, type RuntimeOptions } from "./onnx/runtime-options.js";
 export {
   buildModelFolder,
@@ -65,19 +82,120 @@ export {
   type BuiltModelFolder,
   type ModelFamily,
   type PresetName,
+  PIPELINE_KINDS,
+  PRECISIONS,
+  type PipelineKind,
+  type Precision,
 } from "./onnx/builder/model-folder.js";
 export {
   buildShapesModelFolder,
   SHAPES_VOCAB_WORDS,
   type BuildShapesModelFolderOptions,
 } from "./onnx/builder/shapes/model-folder.js";
+export {
+  buildSdxlModelFolder,
+  type BuildSdxlModelFolderOptions,
+  type BuiltSdxlModelFolder,
+} from "./onnx/builder/sdxl/model-folder.js";
+export { SDXL_PRESETS, SDXL_PRESET_NAMES, type SdxlPresetName, type SdxlSizes } from "./onnx/builder/sdxl/presets.js";
+export {
+  buildSd3ModelFolder,
+  type BuildSd3ModelFolderOptions,
+  type BuiltSd3ModelFolder,
+} from "./onnx/builder/sd3/model-folder.js";
+export { SD3_PRESETS, SD3_PRESET_NAMES, T5_XXL, type Sd3PresetName, type Sd3Sizes } from "./onnx/builder/sd3/presets.js";
 export { shapesTarget, shapesGuidedTarget } from "./onnx/builder/shapes/target.js";
 
 // Model folders
 export { readModelIndex, FAMILIES, PIPELINE_CLASSES, type ModelIndex, type Family } from "./models/model-index.js";
 export { resolveModel, DEFAULT_BUILTIN_MODEL, type ResolvedModel } from "./models/resolve.js";
 export { ensureBuiltinModel, BUILTIN_MODELS, type BuiltinModelName } from "./models/builtin.js";
-export { cacheRoot } from "./models/cache.js";
+export { cacheRoot, listCachedModels, type CachedModel } from "./models/cache.js";
+
+// Model sources (local, PVC, S3, Hugging Face Hub), the download cache, pushes to S3
+export { cachedModelDir, type ResolveModelOptions } from "./models/resolve.js";
+export { parseModelId, describeSource, MODEL_ID_FORMS, type ModelSource } from "./models/sources/model-id.js";
+export { isPipelineFile } from "./models/sources/pipeline-files.js";
+export { hubConnectionFromEnv, DEFAULT_HF_ENDPOINT, type HubConnection } from "./models/sources/hub-http.js";
+export { resolvePvc, pvcCandidates, KSERVE_MODEL_DIR, type PvcMountOptions } from "./models/sources/pvc.js";
+export { pushModel, modelPrefix, isTrainingArtifact, type PushModelOptions, type PushResult } from "./models/push.js";
+export { MANIFEST_FILE, ModelManifestSchema, type ModelManifest } from "./models/manifest.js";
+
+// S3 data connections and transfers
+export {
+  dataConnection,
+  dataConnectionFromEnv,
+  dataConnectionFromSecret,
+  describeConnection,
+  DATA_CONNECTION_KEYS,
+  type DataConnection,
+  type DataConnectionFields,
+  type SecretLike,
+} from "./storage/data-connection.js";
+export { createS3Client, s3ClientOptionsFromEnv, type S3ClientOptions, type S3Context } from "./storage/s3-client.js";
+export { parseS3Url, formatS3Url, type S3Location } from "./storage/s3-url.js";
+export { listPrefix, type S3Object } from "./storage/list.js";
+export { downloadObject, downloadPrefix, type DownloadObjectOptions, type DownloadPrefixOptions } from "./storage/download.js";
+export { uploadFile, uploadFolder, listLocalFiles, DEFAULT_PART_SIZE, type UploadFileOptions, type UploadFolderOptions, type LocalFile } from "./storage/upload.js";
+export type { TransferProgress, ProgressListener } from "./storage/progress.js";
+export type { RetryPolicy } from "./storage/retry.js";
+export { StorageAccessError, StorageTransferError, IntegrityError } from "./storage/errors.js";
+
+// KServe: V1 and Open Inference Protocol V2 wire types, the binary-data extension, the client
+export {
+  KServeClient,
+  parseRetryAfter,
+  decodeInferResponse,
+  type KServeClientOptions,
+  type CallOptions,
+  type GeneratedImages,
+  type DecodedInferenceResponse,
+  type DecodedOutput,
+} from "./kserve/client.js";
+export { KServeError } from "./kserve/errors.js";
+export {
+  V1InstanceSchema,
+  V1_INSTANCE_FIELDS,
+  OUTPUT_FORMATS,
+  DEFAULT_OUTPUT_FORMAT,
+  parseV1Instance,
+  parseV1Envelope,
+  parseOutputFormat,
+  type OutputFormat,
+  type V1Instance,
+  type V1PredictRequest,
+  type V1PredictResponse,
+  type V1Prediction,
+  type V1Image,
+  type V1Timings,
+  type V1ModelReady,
+  type ParsedInstance,
+} from "./kserve/v1.js";
+export {
+  InferenceRequestSchema,
+  RequestInputSchema,
+  RequestOutputSchema,
+  ParametersSchema,
+  V2_INPUTS,
+  V2_PROMPT_INPUTS,
+  V2_IMAGE_OUTPUT,
+  type InferenceRequest,
+  type InferenceResponse,
+  type RequestInput,
+  type RequestOutput,
+  type ResponseOutput,
+  type Parameters,
+  type ModelMetadataResponse,
+  type ServerMetadataResponse,
+  type MetadataTensor,
+} from "./kserve/v2.js";
+export {
+  encodeBytesTensor,
+  decodeBytesTensor,
+  splitBinaryBody,
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  BINARY_CONTENT_TYPE,
+} from "./kserve/binary.js";
 
 // Notebook display helpers (tslab)
 export { escapeHtml, type Display } from "./notebook/display.js";

@@ -1,6 +1,6 @@
 /** `build-tiny-model`: write a model folder (optimum layout) made by the builder, for tests and benchmarks. */
 import type { Command } from "commander";
-import { buildModelFolder, buildShapesModelFolder, PRESETS } from "../../lib/index.js";
+import { buildModelFolder, buildShapesModelFolder, PIPELINE_KINDS, PRECISIONS, PRESETS, type PipelineKind, type Precision } from "../../lib/index.js";
 import { int, oneOf } from "./parse.js";
 
 const FAMILIES = ["sd1", "sd2", "shapes"] as const;
@@ -13,6 +13,8 @@ interface Flags {
   timestep: "float-scalar" | "int64-batch" | "float-batch";
   vaeEncoderOutput: "latent_parameters" | "latent_sample";
   predictionType: "epsilon" | "v_prediction";
+  pipeline: PipelineKind;
+  precision: Precision;
   seed: number;
 }
 
@@ -37,6 +39,8 @@ export function registerBuildTinyModel(program: Command): void {
       "latent_parameters",
     )
     .option("--prediction-type <type>", "scheduler prediction_type", oneOf(["epsilon", "v_prediction"] as const), "epsilon")
+    .option("--pipeline <kind>", `pipeline kind: ${PIPELINE_KINDS.join(", ")} (lcm: UNet with timestep_cond and the LCM scheduler; turbo: Euler a, trailing)`, oneOf(PIPELINE_KINDS), "sd")
+    .option("--precision <p>", `weights and I/O: ${PRECISIONS.join(", ")}`, oneOf(PRECISIONS), "float32")
     .option("--seed <n>", "weight seed", int, 0)
     .action(async (flags: Flags) => {
       const t = performance.now();
@@ -50,6 +54,8 @@ export function registerBuildTinyModel(program: Command): void {
               preset: flags.preset,
               seed: flags.seed,
               vaeEncoderOutput: flags.vaeEncoderOutput,
+              pipeline: flags.pipeline,
+              precision: flags.precision,
             });
       const what = flags.family === "shapes" ? "shapes" : `${flags.family ?? "default family"}/${flags.preset}`;
       process.stderr.write(`built ${what} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);

@@ -68,7 +68,7 @@ export function registerGenerate(program: Command): void {
     .option("--scheduler <name>", `scheduler: ${SCHEDULER_NAMES.join(", ")}`)
     .option("-c, --count <n>", "images per prompt (default 1)", int)
     .option("-o, --output <dir>", "folder for the PNG files", "out")
-    .option("-m, --model <folder|name>", "model folder, or a built-in model: shapes (default), tiny (env MODEL_ID)")
+    .option("-m, --model <id>", "a model folder, pvc://claim/path, s3://bucket/prefix, a Hub id owner/name[@revision], or a built-in model: shapes (default), tiny (env MODEL_ID)")
     .option("--provider <list>", "execution providers in order: auto, cpu, cuda, tensorrt, webgpu (env EXECUTION_PROVIDER)")
     .option("--dtype <dtype>", `precision: ${DTYPES.join(", ")} (env DTYPE)`, oneOf(DTYPES))
     .option("--no-progress", "no progress bar")

@@ -2,7 +2,7 @@
 import path from "node:path";
 import { encodePng } from "../images/png.js";
 import { writeFileAtomic } from "../images/save.js";
-import type { GeneratedImage, GenerateResult } from "./stable-diffusion.js";
+import { DEFAULT_STRENGTH, type GeneratedImage, type GenerateResult } from "./stable-diffusion.js";
 
 /** The PNG text chunks of one generated image: one key per parameter, and an A1111-style "parameters" line. */
 export function imageMetadata(result: GenerateResult, image: GeneratedImage, model?: string): Record<string, string> {
@@ -17,6 +17,7 @@ export function imageMetadata(result: GenerateResult, image: GeneratedImage, mod
     width: String(image.width),
     height: String(image.height),
     batch_index: String(image.index),
+    ...(o.image !== undefined ? { strength: String(o.strength ?? DEFAULT_STRENGTH), init_image: "given" } : {}),
     ...(model ? { model } : {}),
     software: "diffusion-workbench",
   };

@@ -1,6 +1,13 @@
 /**
- * Text-to-image for the SD 1.x/2.x family (StableDiffusionPipeline and its ONNX exports), on ONNX
- * Runtime. `generate` reads as the algorithm: check, encode, prepare latents, denoise, decode.
+ * Text-to-image and image-to-image for the SD 1.x/2.x family (StableDiffusionPipeline,
+ * StableDiffusionImg2ImgPipeline and their ONNX exports, SD-Turbo included) and for Latent
+ * Consistency Models (LatentConsistencyModelPipeline), on ONNX Runtime. `generate` reads as the
+ * algorithm: check, encode, prepare latents (from noise, or from the init image), denoise, decode.
+ *
+ * LCM differs in three places, as diffusers' LCM pipeline: the guidance scale reaches the UNet as
+ * its `timestep_cond` embedding instead of classifier-free guidance (one UNet batch, no negative
+ * prompt), the LCMScheduler draws fresh noise between steps, and its defaults are 4 steps at
+ * guidance 8.5.
  */
 import path from "node:path";
 import { CancelledError, InvalidInputError, ModelLoadError } from "../errors.js";
@@ -14,22 +21,28 @@ import {
   toFloat32,
   unetContract,
   vaeDecoderContract,
+  vaeEncoderContract,
   type TextEncoderContract,
   type UNetContract,
   type VaeDecoderContract,
+  type VaeEncoderContract,
 } from "../onnx/contracts.js";
 import { resolveDtype } from "../onnx/dtype.js";
-import type { ExecutionProviderName } from "../onnx/providers.js";
+import { providerOrder, type ExecutionProviderName } from "../onnx/providers.js";
+import { findPrecisionVariants, type PrecisionVariant } from "../onnx/variants.js";
 import type { RuntimeOptions } from "../onnx/runtime-options.js";
 import type { ModelSession } from "../onnx/session.js";
 import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler } from "../schedulers/scheduler.js";
 import { CLIPTokenizer } from "../tokenizers/clip.js";
 import { toRgb8, toUnitHWC, type RgbImage } from "../images/postprocess.js";
+import { initImageSize, prepareInitImage, readInitImage, type InitImage } from "../images/init-image.js";
 import { decodeLatents, type DecodedImages, type VaeScaling } from "./decode.js";
 import { encodeTokens, tokenize, type PromptEmbeddings } from "./encode-prompt.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
+import { guidanceScaleEmbedding } from "./guidance-embedding.js";
+import { img2imgSchedule, noisedInitLatents, sampleLatentDistribution } from "./img2img.js";
 import { duplicateBatch, latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
@@ -41,6 +54,10 @@ import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 const LEGACY_VAE_SCALING_FACTOR = 0.18215;
 /** SD 1.x UNet sample_size (64 latents = 512 px), the default size of legacy exports without a unet config. */
 const LEGACY_UNET_SAMPLE_SIZE = 64;
+/** diffusers' StableDiffusionImg2ImgPipeline default strength. */
+export const DEFAULT_STRENGTH = 0.8;
+/** diffusers' LatentConsistencyModelPipeline defaults, used when a request to an LCM model leaves them out. */
+export const LCM_DEFAULTS = { num_inference_steps: 4, guidance_scale: 8.5 } as const;
 
 export interface StepProgress {
   /** 1-based index of the step just finished. */
@@ -51,7 +68,10 @@ export interface StepProgress {
 }
 
 export interface RunOptions {
-  /** Caller-given initial noise, [B*num_images_per_prompt, 4, h, w] (before init_noise_sigma), instead of the seed's. */
+  /**
+   * Caller-given initial noise, [B*num_images_per_prompt, 4, h, w], instead of the seed's: before
+   * init_noise_sigma for text-to-image, the noise added to the image latents for image-to-image.
+   */
   latents?: Float32Array;
   /** Called after every denoising step. */
   onStep?: (progress: StepProgress) => void;
@@ -64,6 +84,8 @@ export interface RunOptions {
 export interface Timings {
   tokenizeMs: number;
   textEncoderMs: number;
+  /** Image-to-image: decoding and resizing the init image, and the VAE encoder. */
+  imageEncodeMs?: number;
   denoiseMs: number;
   stepMs: number[];
   decodeMs: number;
@@ -85,6 +107,7 @@ export interface GenerateResult {
   seed: number;
   /** Scheduler class used (diffusers name). */
   scheduler: string;
+  /** The timesteps that ran (image-to-image: the tail of the schedule that `strength` keeps). */
   timesteps: number[];
   options: GenerateOptions;
   timings: Timings;
@@ -108,9 +131,16 @@ interface FamilyConfig {
   /** Execution provider the UNet opened on, and why the precision is what it is. */
   provider: ExecutionProviderName;
   dtypeReason: string;
+  /** Precision of the variant the graphs were opened from (the UNet's input type for a single-precision folder). */
+  dtype: "float32" | "float16";
+  /** Width of the UNet's `timestep_cond` (LCM's guidance embedding), when it has one. */
+  timeCondDim?: number;
 }
 
 export class StableDiffusionPipeline implements TextToImagePipeline {
+  /** Recognised on the first image-to-image request (the encoder is optional in model folders). */
+  private vaeEncoder: VaeEncoderContract | undefined;
+
   private constructor(
     readonly index: ModelIndex,
     readonly tokenizer: CLIPTokenizer,
@@ -136,7 +166,7 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       family: this.index.family,
       className: this.index.className,
       provider: this.config.provider,
-      dtype: this.contracts.unet.sampleType,
+      dtype: this.config.dtype,
       dtypeReason: this.config.dtypeReason,
       contracts: this.contracts,
     };
@@ -146,8 +176,8 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
   static async load(dir: string, runtime: RuntimeOptions = {}): Promise<StableDiffusionPipeline> {
     const logger = runtime.logger ?? consoleLogger;
     const index = await readModelIndex(dir);
-    if (index.family !== "sd") {
-      throw new ModelLoadError(`${index.className} (family ${index.family}) is not supported by this pipeline; it runs the SD 1.x/2.x family`);
+    if (index.family !== "sd" && index.family !== "lcm") {
+      throw new ModelLoadError(`${index.className} (family ${index.family}) is not supported by this pipeline; it runs the SD 1.x/2.x and LCM families`);
     }
     const root = index.dir;
     const schedulerConfig = await readJson(path.join(root, "scheduler", "scheduler_config.json"), "scheduler");
@@ -159,7 +189,21 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     const tokenizer = await CLIPTokenizer.fromFolder(path.join(root, "tokenizer"));
     createScheduler(schedulerConfig, undefined, { logger: (m: string) => logger.warn(`scheduler_config.json: ${m}`) });
 
-    const components = new Components(root, { ...runtime, logger });
+    // A folder with float32 and float16 variants: DTYPE picks one before any session opens, for the
+    // provider sessions are expected to open on (the first of the requested order that is usable).
+    const requested = runtime.dtype ?? "auto";
+    const variants = await findPrecisionVariants(root);
+    let variant: PrecisionVariant = variants[0];
+    let variantReason: string | undefined;
+    if (variants.length > 1) {
+      const expected = providerOrder(runtime.providers ?? ["auto"])[0];
+      const choice = resolveDtype(requested, expected, variants.map((v) => v.dtype!));
+      variant = variants.find((v) => v.dtype === choice.dtype)!;
+      variantReason = `${choice.reason} (the folder holds float32 and float16: ${variant.layout}; using ${path.relative(root, path.join(variant.dir, "unet", variant.graphFiles[0])) || variant.dir})`;
+      const fellBack = requested !== "auto" && requested !== "native" && requested !== choice.dtype;
+      (fellBack ? logger.warn : logger.info).call(logger, `dtype: ${variantReason}`);
+    }
+    const components = new Components(root, { ...runtime, logger }, variant);
     const open = async <T>(name: string, read: (s: ModelSession) => T): Promise<T> => {
       const s = await components.acquire(name);
       try {
@@ -176,11 +220,20 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
         return unetContract(s);
       });
       const vaeDecoder = await open("vae_decoder", vaeDecoderContract);
-      // One precision per folder here (the UNet's); fp16/fp32 variants side by side are chosen between upstream.
-      const requested = runtime.dtype ?? "auto";
-      const choice = resolveDtype(requested, provider, [unet.sampleType]);
-      const fellBack = requested !== "auto" && requested !== "native" && requested !== choice.dtype;
-      (fellBack ? logger.warn : logger.info).call(logger, `dtype: ${choice.reason}`);
+      let dtype = variant.dtype ?? unet.sampleType;
+      let dtypeReason = variantReason;
+      if (dtypeReason === undefined) {
+        // One precision in the folder: what the UNet graph declares.
+        const choice = resolveDtype(requested, provider, [unet.sampleType]);
+        const fellBack = requested !== "auto" && requested !== "native" && requested !== choice.dtype;
+        (fellBack ? logger.warn : logger.info).call(logger, `dtype: ${choice.reason}`);
+        dtype = choice.dtype;
+        dtypeReason = choice.reason;
+      }
+      const timeCondDim = unet.timestepCond?.dim ?? (typeof unetConfig.time_cond_proj_dim === "number" ? unetConfig.time_cond_proj_dim : undefined);
+      if (unet.timestepCond && timeCondDim === undefined) {
+        throw new ModelLoadError("input 'timestep_cond' has no static width and unet/config.json has no time_cond_proj_dim", "unet");
+      }
       const blockOut = Array.isArray(vaeConfig.block_out_channels) ? vaeConfig.block_out_channels.length : 4;
       // Without a unet config (legacy exports) the down-sampling depth is unknown: only multiples of 8 are checked.
       const unetBlocks = Array.isArray(unetConfig.block_out_channels) ? unetConfig.block_out_channels.length : 1;
@@ -196,7 +249,9 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
           shiftFactor: num(vaeConfig.shift_factor, 0),
         },
         provider,
-        dtypeReason: choice.reason,
+        dtypeReason,
+        dtype,
+        ...(unet.timestepCond ? { timeCondDim } : {}),
       };
       return new StableDiffusionPipeline(index, tokenizer, components, { textEncoder, unet, vaeDecoder }, config, runtime, logger);
     } catch (err) {
@@ -205,14 +260,48 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     }
   }
 
-  /** Check a request against the model: sizes, scheduler, batch. Returns the options with defaults filled in. */
+  /** LatentConsistencyModelPipeline: no classifier-free guidance, w reaches the UNet as an embedding. */
+  private get isLcm(): boolean {
+    return this.index.family === "lcm";
+  }
+
+  /** Pixel sizes must be multiples of this: the VAE factor times the UNet's down-sampling. */
+  private get sizeMultiple(): number {
+    return this.config.vaeScaleFactor * this.config.latentMultiple;
+  }
+
+  /**
+   * Check a request against the model: sizes, scheduler, batch, family fields. Returns the options
+   * with defaults filled in. For image-to-image without width/height, `generate` takes the size
+   * from the image (which this synchronous check cannot read) and this returns the model's default.
+   */
   resolve(input: GenerateOptionsInput | GenerateOptions): GenerateOptions & { width: number; height: number } {
-    const o = parseGenerateOptions(input);
-    rejectUnusedFields(o, [], "SD 1.x/2.x");
+    const raw = input as Record<string, unknown>;
+    // LCM's own defaults (4 steps, w 8.5) where the request leaves them out.
+    const o = parseGenerateOptions(
+      this.isLcm && raw !== null && typeof raw === "object"
+        ? { ...(raw.num_inference_steps === undefined ? { num_inference_steps: LCM_DEFAULTS.num_inference_steps } : {}), ...(raw.guidance_scale === undefined ? { guidance_scale: LCM_DEFAULTS.guidance_scale } : {}), ...raw }
+        : input,
+    );
+    if (this.isLcm) {
+      rejectUnusedFields(o, [], "LCM");
+      if (o.negative_prompt !== undefined) {
+        throw new InvalidInputError(
+          "negative_prompt",
+          "is not used by LCM models: guidance_scale reaches the UNet as an embedding, with no negative branch (as diffusers' LatentConsistencyModelPipeline)",
+          "no negative_prompt; lower or raise guidance_scale instead",
+        );
+      }
+    } else {
+      rejectUnusedFields(o, ["image", "strength"], "SD 1.x/2.x");
+    }
+    if (o.strength !== undefined && o.image === undefined) {
+      throw new InvalidInputError("strength", "is used only for image-to-image", "strength together with image");
+    }
     const defaultSize = this.config.sampleSize * this.config.vaeScaleFactor;
     const width = o.width ?? defaultSize;
     const height = o.height ?? defaultSize;
-    const multiple = this.config.vaeScaleFactor * this.config.latentMultiple;
+    const multiple = this.sizeMultiple;
     for (const [field, v] of [["width", width], ["height", height]] as const) {
       if (v % multiple !== 0) {
         throw new InvalidInputError(field, `${v} does not fit this model's UNet`, `a multiple of ${multiple}`);
@@ -238,13 +327,30 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       if (signal?.aborted) throw new CancelledError(signal.reason);
     };
 
-    // 1. Check inputs.
-    const o = this.resolve(input);
+    // 1. Check inputs; an init image is decoded first, its size is the default output size.
+    let o = this.resolve(input);
+    let init: InitImage | undefined;
+    let imageEncodeMs = 0;
+    if (o.image !== undefined) {
+      const t = performance.now();
+      const decoded = await readInitImage(o.image);
+      const given = input as { width?: unknown; height?: unknown };
+      if (given.width === undefined || given.height === undefined) {
+        const size = initImageSize(decoded, this.sizeMultiple);
+        o = this.resolve({ ...o, width: (given.width as number | undefined) ?? size.width, height: (given.height as number | undefined) ?? size.height });
+      }
+      if (!(await this.components.has("vae_encoder"))) {
+        throw new InvalidInputError("image", `this model folder has no vae_encoder/, which image-to-image needs (${this.dir})`, "text-to-image only for this model");
+      }
+      init = await prepareInitImage(decoded, o.width, o.height);
+      imageEncodeMs += performance.now() - t;
+    }
     const prompts = Array.isArray(o.prompt) ? o.prompt : [o.prompt];
     const negatives = prompts.map((_, i) =>
       Array.isArray(o.negative_prompt) ? o.negative_prompt[i] : (o.negative_prompt ?? ""),
     );
-    const guided = doesGuidance(o.guidance_scale);
+    // LCM: never doubled, w goes through the UNet's guidance embedding instead.
+    const guided = !this.isLcm && doesGuidance(o.guidance_scale);
     const perPrompt = o.num_images_per_prompt;
     const batch = prompts.length * perPrompt;
     const seed = o.seed ?? randomSeed();
@@ -270,11 +376,28 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     const textEncoderMs = performance.now() - t;
     check();
 
-    // 3. Timesteps and initial latents.
+    // 3. Timesteps and initial latents: noise, or (image-to-image) the encoded image noised to the
+    // first timestep `strength` keeps. Generator order as diffusers: the latent sample, then the noise.
     scheduler.setTimesteps(o.num_inference_steps);
     const dims = latentShape(batch, this.config.latentChannels, o.height, o.width, this.config.vaeScaleFactor);
-    const latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
-    const initialNoise: Latents = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
+    let timesteps: readonly number[];
+    let latents0: Latents;
+    let initialNoise: Latents;
+    if (init) {
+      timesteps = img2imgSchedule(scheduler, o.num_inference_steps, o.strength ?? DEFAULT_STRENGTH).timesteps;
+      const te = performance.now();
+      const imageLatents = await this.encodeImage(init, generator, signal);
+      imageEncodeMs += performance.now() - te;
+      const noised = noisedInitLatents(imageLatents, this.config.vae.scalingFactor, batch, scheduler, timesteps[0], generator, run.latents);
+      latents0 = noised.latents;
+      initialNoise = { data: noised.noise, dims };
+    } else {
+      timesteps = scheduler.timesteps;
+      latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
+      initialNoise = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
+    }
+    // Guidance-distilled UNets take w as an embedding (diffusers passes it whenever the UNet has time_cond_proj_dim).
+    const timestepCond = this.config.timeCondDim !== undefined ? guidanceScaleEmbedding(o.guidance_scale, this.config.timeCondDim, 1) : undefined;
 
     // 4. Denoise.
     t = performance.now();
@@ -282,13 +405,12 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     let latents = latents0.data;
     const unet = await this.components.acquire("unet");
     try {
-      const timesteps = scheduler.timesteps;
       for (let i = 0; i < timesteps.length; i++) {
         check();
         const ts = performance.now();
         const step = timesteps[i];
         const modelInput = scheduler.scaleModelInput(guided ? duplicateBatch(latents) : latents, step);
-        const noise = await this.predictNoise(unet, modelInput, step, hiddenStates, seq, guided ? batch * 2 : batch, dims, signal);
+        const noise = await this.predictNoise(unet, modelInput, step, hiddenStates, seq, guided ? batch * 2 : batch, dims, timestepCond, signal);
         const noisePred = guided ? applyGuidance(noise, o.guidance_scale) : noise;
         latents = scheduler.step(noisePred, step, latents, { generator, eta: o.eta }).prevSample;
         stepMs.push(performance.now() - ts);
@@ -329,11 +451,12 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       images,
       seed,
       scheduler: scheduler.className,
-      timesteps: [...scheduler.timesteps],
+      timesteps: [...timesteps],
       options: o,
       timings: {
         tokenizeMs,
         textEncoderMs,
+        ...(init ? { imageEncodeMs } : {}),
         denoiseMs,
         stepMs,
         decodeMs,
@@ -345,6 +468,24 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     };
   }
 
+  /**
+   * The init image through the VAE encoder: `latent_parameters` sampled with the generator
+   * (DiagonalGaussianDistribution.sample), or the graph's own `latent_sample` (older exports; they
+   * sample inside the graph and draw nothing from the generator).
+   */
+  private async encodeImage(image: InitImage, generator: TorchGenerator, signal?: AbortSignal): Promise<Latents> {
+    const session = await this.components.acquire("vae_encoder");
+    try {
+      const c = (this.vaeEncoder ??= vaeEncoderContract(session));
+      const out = await session.run({ sample: floatTensor(c.inputType, image.data, [1, 3, image.height, image.width]) }, signal);
+      const t = out[c.output];
+      const dims = [...t.dims] as Latents["dims"];
+      return c.output === "latent_parameters" ? sampleLatentDistribution(toFloat32(t), dims, generator) : { data: toFloat32(t), dims };
+    } finally {
+      await this.components.release("vae_encoder");
+    }
+  }
+
   /** One UNet evaluation; with attention slicing the guided batch runs as two half batches. */
   private async predictNoise(
     unet: ModelSession,
@@ -354,6 +495,7 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     seq: number,
     batch: number,
     dims: Latents["dims"],
+    timestepCond: Float32Array | undefined,
     signal?: AbortSignal,
   ): Promise<Float32Array> {
     const c = this.contracts.unet;
@@ -373,6 +515,9 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
           hiddenStates.subarray(start * perHidden, (start + n) * perHidden),
           [n, seq, perHidden / seq],
         ),
+        ...(timestepCond && c.timestepCond
+          ? { timestep_cond: floatTensor(c.timestepCond.type, repeatEach(timestepCond, timestepCond.length, n), [n, timestepCond.length]) }
+          : {}),
       };
       const result = await unet.run(feeds, signal);
       out.set(toFloat32(result[c.output]), start * perSample);

@@ -9,11 +9,10 @@ import { ModelNotFoundError } from "../errors.js";
 import { consoleLogger } from "../logger.js";
 import type { RuntimeOptions } from "./runtime-options.js";
 import { ModelSession } from "./session.js";
+import { GRAPH_FILES } from "./variants.js";
 
-/** File names exporters use for a component's graph, in order of preference. */
-const GRAPH_FILES = ["model.onnx", "model_optimized.onnx"];
-
-export async function componentFile(dir: string, name: string): Promise<string> {
+/** `<dir>/<name>/<first of graphFiles present>` (graphFiles: a precision variant's file names). */
+export async function componentFile(dir: string, name: string, graphFiles: readonly string[] = GRAPH_FILES): Promise<string> {
   const folder = path.join(dir, name);
   let entries: string[];
   try {
@@ -21,9 +20,9 @@ export async function componentFile(dir: string, name: string): Promise<string> 
   } catch {
     throw new ModelNotFoundError(`component '${name}' not found: no folder ${folder}`, folder);
   }
-  const file = GRAPH_FILES.find((f) => entries.includes(f));
+  const file = graphFiles.find((f) => entries.includes(f));
   if (!file) {
-    throw new ModelNotFoundError(`component '${name}': no ${GRAPH_FILES.join(" or ")} in ${folder}`, folder);
+    throw new ModelNotFoundError(`component '${name}': no ${graphFiles.join(" or ")} in ${folder}`, folder);
   }
   return path.join(folder, file);
 }
@@ -34,15 +33,28 @@ export class Components {
   /** Accumulated `session.run` statistics per component, kept across offload re-opens. */
   readonly runMs = new Map<string, { calls: number; ms: number }>();
 
+  /**
+   * @param variant where the graphs are read from when a folder holds several precisions
+   *   (variants.ts); default: `dir` and the usual file names
+   */
   constructor(
     readonly dir: string,
     readonly runtime: RuntimeOptions,
+    readonly variant: { dir: string; graphFiles: readonly string[] } = { dir, graphFiles: GRAPH_FILES },
   ) {}
+
+  /** Whether the model has this component (e.g. the optional vae_encoder). */
+  async has(name: string): Promise<boolean> {
+    return this.file(name).then(
+      () => true,
+      () => false,
+    );
+  }
 
   async file(name: string): Promise<string> {
     let f = this.files.get(name);
     if (!f) {
-      f = await componentFile(this.dir, name);
+      f = await componentFile(this.variant.dir, name, this.variant.graphFiles);
       this.files.set(name, f);
     }
     return f;

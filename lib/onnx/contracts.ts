@@ -96,18 +96,27 @@ export interface UNetContract {
   hiddenType: FloatType;
   /** rank-0 (optimum >= 1.24), [B] (optimum 1.6-1.23 int64, legacy float) or a static [1]. */
   timestep: { type: "float32" | "float16" | "int64"; rank: 0 | 1; staticLength?: number };
+  /**
+   * Guidance-distilled UNets (LCM): `timestep_cond` [B, dim], the guidance-scale embedding; `dim` is
+   * the static size when the graph declares one.
+   */
+  timestepCond?: { type: FloatType; dim?: number };
   output: string;
 }
 
 export const UNET_INPUTS = ["sample", "timestep", "encoder_hidden_states"] as const;
+/** Inputs a UNet may have beyond UNET_INPUTS. */
+export const UNET_OPTIONAL_INPUTS = ["timestep_cond"] as const;
 
 export function unetContract(s: ModelSession): UNetContract {
   const sample = requireInput(s, "sample", ["float32", "float16"], [4]);
   const t = requireInput(s, "timestep", ["float32", "float16", "int64"], [0, 1]);
   const ehs = requireInput(s, "encoder_hidden_states", ["float32", "float16"], [3]);
-  rejectUnknownInputs(s, UNET_INPUTS);
+  const cond = s.input("timestep_cond") ? requireInput(s, "timestep_cond", ["float32", "float16"], [2]) : undefined;
+  rejectUnknownInputs(s, [...UNET_INPUTS, ...UNET_OPTIONAL_INPUTS]);
   const output = requireOutput(s, ["out_sample"]);
   const len = t.shape[0];
+  const condDim = cond?.shape[1];
   return {
     sampleType: sample.type as FloatType,
     hiddenType: ehs.type as FloatType,
@@ -116,6 +125,7 @@ export function unetContract(s: ModelSession): UNetContract {
       rank: t.shape.length as 0 | 1,
       ...(typeof len === "number" ? { staticLength: len } : {}),
     },
+    ...(cond ? { timestepCond: { type: cond.type as FloatType, ...(typeof condDim === "number" ? { dim: condDim } : {}) } } : {}),
     output,
   };
 }

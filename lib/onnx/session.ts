@@ -89,9 +89,7 @@ export class ModelSession {
   async run(feeds: Record<string, Tensor>, signal?: AbortSignal): Promise<Record<string, Tensor>> {
     signal?.throwIfAborted();
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims as number[]);
-    }
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = toOrtTensor(t);
     const start = performance.now();
     let results: ort.InferenceSession.ReturnType;
     try {
@@ -104,7 +102,7 @@ export class ModelSession {
     }
     const out: Record<string, Tensor> = {};
     for (const [name, value] of Object.entries(results)) {
-      out[name] = { type: value.type as DataType, data: value.data as Tensor["data"], dims: [...value.dims] };
+      out[name] = { type: value.type as DataType, data: halfBits(value.type, value.data) as Tensor["data"], dims: [...value.dims] };
     }
     return out;
   }
@@ -112,6 +110,24 @@ export class ModelSession {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * onnxruntime-common wraps float16 data in a Float16Array where the runtime has one (Node 24), but
+ * onnxruntime-node's native binding (1.30) cannot read a Float16Array ("not enough space: expected
+ * N, got 0"), so the tensor is handed the same half bits as a Uint16Array view.
+ */
+function toOrtTensor(t: Tensor): ort.Tensor {
+  const value = new ort.Tensor(t.type, t.data, t.dims as number[]);
+  if (t.type === "float16") (value as unknown as { cpuData: Uint16Array }).cpuData = halfBits("float16", t.data) as Uint16Array;
+  return value;
+}
+
+/** float16 data as the library's Uint16Array of half bits (outputs arrive as Float16Array on Node 24). */
+function halfBits(type: string, data: unknown): unknown {
+  if (type !== "float16" || data instanceof Uint16Array) return data;
+  const view = data as ArrayBufferView & { length: number };
+  return new Uint16Array(view.buffer, view.byteOffset, view.length);
 }
 
 function toValueInfo(m: ort.InferenceSession.ValueMetadata): ValueInfo {

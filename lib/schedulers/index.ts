@@ -8,6 +8,7 @@ import { DDIMScheduler } from "./ddim.js";
 import { DPMSolverMultistepScheduler } from "./dpm-solver-multistep.js";
 import { EulerAncestralDiscreteScheduler } from "./euler-ancestral.js";
 import { EulerDiscreteScheduler } from "./euler.js";
+import { FlowMatchEulerDiscreteScheduler } from "./flow-match-euler-discrete.js";
 import { HeunDiscreteScheduler } from "./heun.js";
 import { LCMScheduler } from "./lcm.js";
 import { LMSDiscreteScheduler } from "./lms.js";
@@ -24,6 +25,7 @@ export const SCHEDULER_CLASSES = {
   LMSDiscreteScheduler,
   HeunDiscreteScheduler,
   LCMScheduler,
+  FlowMatchEulerDiscreteScheduler,
 } as const;
 
 export type SchedulerClassName = keyof typeof SCHEDULER_CLASSES;
@@ -58,6 +60,8 @@ const ALIASES = {
   Heun: { className: "HeunDiscreteScheduler", overrides: {} },
   lcm: { className: "LCMScheduler", overrides: {} },
   LCM: { className: "LCMScheduler", overrides: {} },
+  flow_match_euler: { className: "FlowMatchEulerDiscreteScheduler", overrides: {} },
+  FlowMatchEuler: { className: "FlowMatchEulerDiscreteScheduler", overrides: {} },
 } as const satisfies Record<string, Alias>;
 
 export type SchedulerAlias = keyof typeof ALIASES;

@@ -144,7 +144,7 @@ describe("StableDiffusionPipeline on the tiny model", () => {
     e = await bad({ ...request, guidance_scale: -2 });
     expect(e.field).toBe("guidance_scale");
     e = await bad({ ...request, prompt_3: "t5 text" });
-    expect([e.field, e.message]).toEqual(["prompt_3", "prompt_3: is not used by SD 1.x/2.x models (allowed: none of the family-specific fields)"]);
+    expect([e.field, e.message]).toEqual(["prompt_3", "prompt_3: is not used by SD 1.x/2.x models (allowed: for SD 1.x/2.x: image, strength)"]);
   });
 
   it("runs every scheduler", async () => {

@@ -4,6 +4,9 @@
  * [B, H] (the hidden state at the argmax of input_ids: the end-of-text token has the highest id,
  * which is what SD 1.x/2.x configs with `eos_token_id: 2` select) and optionally `hidden_states.0..N`
  * (embeddings, then each layer's output before the final norm; SDXL pipelines use the penultimate).
+ * With `projection`, it is CLIPTextModelWithProjection (SDXL's text_encoder_2): the pooled state goes
+ * through `text_projection` (no bias) and is output as `text_embeds`, first, in place of pooler_output,
+ * as optimum's CLIPTextWithProjectionOnnxConfig orders them.
  *
  * Initializers carry the state_dict keys (`text_model.encoder.layers.0.self_attn.q_proj.weight`, ...)
  * in the layouts listed in layers.ts (Linear weights transposed to [in, out]).
@@ -34,6 +37,8 @@ export interface ClipTextGraphOptions {
   /** Also output `hidden_states.0..N`. */
   outputHiddenStates: boolean;
   seed: number;
+  /** CLIPTextModelWithProjection: output `text_embeds` of this size instead of `pooler_output`. */
+  projection?: number;
 }
 
 /** transformers' `finfo(float32).min`, the value its causal mask puts above the diagonal. */
@@ -53,7 +58,8 @@ export function buildClipTextEncoder(config: ClipTextConfig, options: ClipTextGr
   const H = config.hiddenSize;
   const heads = config.numAttentionHeads;
   const { axes } = options;
-  const g = new GraphBuilder({ name: "CLIPTextModel", seed: options.seed, docString: "transformers CLIPTextModel (diffusion-workbench builder, random weights)" });
+  const model = options.projection === undefined ? "CLIPTextModel" : "CLIPTextModelWithProjection";
+  const g = new GraphBuilder({ name: model, seed: options.seed, docString: `transformers ${model} (diffusion-workbench builder, random weights)` });
   const inputIds = g.input("input_ids", options.inputIds, [axes.batch, axes.sequence]);
 
   // Embeddings: token lookup plus the first S rows of the position table (position_ids = arange(S)).
@@ -98,8 +104,14 @@ export function buildClipTextEncoder(config: ClipTextConfig, options: ClipTextGr
   const eosIndex = g.argMax(ids32, -1, true);
   const pooled = g.gatherND(last, eosIndex, 1);
 
-  g.output(last, "last_hidden_state", "float32", [axes.batch, axes.sequence, H]);
-  g.output(pooled, "pooler_output", "float32", [axes.batch, H]);
+  if (options.projection === undefined) {
+    g.output(last, "last_hidden_state", "float32", [axes.batch, axes.sequence, H]);
+    g.output(pooled, "pooler_output", "float32", [axes.batch, H]);
+  } else {
+    const projected = linear(g, "text_projection", pooled, H, options.projection, false);
+    g.output(projected, "text_embeds", "float32", [axes.batch, options.projection]);
+    g.output(last, "last_hidden_state", "float32", [axes.batch, axes.sequence, H]);
+  }
   if (options.outputHiddenStates) {
     hiddenStates.forEach((h, i) => g.output(h, `hidden_states.${i}`, "float32", [axes.batch, axes.sequence, H]));
   }

@@ -13,16 +13,17 @@ import { fillWeights, type WeightInit } from "./random-weights.js";
 import { writeModel, type ExternalDataOption } from "./model-writer.js";
 
 /** Element types the builder declares for inputs, outputs and initializers. */
-export type ElementType = "float32" | "int64" | "int32" | "bool";
+export type ElementType = "float32" | "float16" | "int64" | "int32" | "bool";
 
 const ELEMENT_TYPE_CODE: Record<ElementType, number> = {
   float32: TensorDataType.FLOAT,
+  float16: TensorDataType.FLOAT16,
   int64: TensorDataType.INT64,
   int32: TensorDataType.INT32,
   bool: TensorDataType.BOOL,
 };
 
-const BYTES_PER_ELEMENT: Record<ElementType, number> = { float32: 4, int64: 8, int32: 4, bool: 1 };
+const BYTES_PER_ELEMENT: Record<ElementType, number> = { float32: 4, float16: 2, int64: 8, int32: 4, bool: 1 };
 
 /** A dimension: a static size or a symbolic name such as "batch_size". */
 export type Dim = number | string;
@@ -32,8 +33,8 @@ export interface Value {
   readonly name: string;
 }
 
-/** Raw initializer contents in the element type's native layout. */
-export type TensorData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
+/** Raw initializer contents in the element type's native layout (float16: IEEE half bits in a Uint16Array). */
+export type TensorData = Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 
 /** A typed node attribute; build with `attr.int(1)`, `attr.floats([...])`, ... */
 export type Attribute =

@@ -22,7 +22,11 @@ import {
   type TimestepContract,
   type VaeEncoderOutput,
 } from "./contract.js";
-import { checkOptionKeys, oneOf, writeComponent, writeModelFolder, type PredictionType } from "./folder-writer.js";
+import { checkOptionKeys, json, oneOf, writeComponent, writeModelFolder, type PredictionType } from "./folder-writer.js";
+import { LCM_TIME_COND_DIM, PIPELINE_KIND_FAMILY, PIPELINE_KINDS, pipelineModelIndex, pipelineSchedulerConfig, type PipelineKind } from "./pipeline-kinds.js";
+import { PRECISIONS, withPrecision, type Precision } from "./precision.js";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { GraphBuilder } from "./graph.js";
 import type { ExternalDataOption } from "./model-writer.js";
 import { MODEL_FAMILIES, PRESETS, PRESET_DEFAULT_FAMILY, PRESET_NAMES, type ModelFamily, type ModelSizes, type PresetName } from "./presets.js";
@@ -35,6 +39,8 @@ export type { InputIdsType, TimestepContract, VaeEncoderOutput, TensorContract }
 export type { TokenizerSource } from "./tokenizer-files.js";
 
 export type { PredictionType } from "./folder-writer.js";
+export { PIPELINE_KINDS, type PipelineKind } from "./pipeline-kinds.js";
+export { PRECISIONS, type Precision } from "./precision.js";
 
 export interface BuildModelFolderOptions {
   /** Folder to create; its parent is created when missing. */
@@ -67,6 +73,14 @@ export interface BuildModelFolderOptions {
   externalData?: ExternalDataOption;
   /** Byte total above which "auto" goes external (default 1.9e9). */
   externalThresholdBytes?: number;
+  /**
+   * What the folder is (pipeline-kinds.ts): "sd" (default), "lcm" (LatentConsistencyModelPipeline,
+   * UNet with `timestep_cond`, LCMScheduler; family sd1 unless given) or "turbo" (SD-Turbo-like:
+   * Euler ancestral on trailing timesteps; family sd2 unless given).
+   */
+  pipeline?: PipelineKind;
+  /** Weights and I/O precision (precision.ts): "float32" (default), "float16", "float16-fp32-io". */
+  precision?: Precision;
 }
 
 export interface BuiltComponent {
@@ -86,18 +100,23 @@ export interface BuiltModelFolder {
   sizes: ModelSizes & { textEncoder: ClipTextConfig };
   tokenizer: { vocabSize: number; bosTokenId: number; eosTokenId: number; padTokenId: number };
   components: BuiltComponent[];
+  pipeline: PipelineKind;
+  precision: Precision;
 }
 
 const KNOWN_OPTIONS = [
   "outDir", "overwrite", "family", "preset", "sizes", "seed", "inputIds", "timestep", "vaeEncoderOutput",
   "predictionType", "tokenizer", "textEncoderHiddenStates", "gpuOnlyOps", "externalData", "externalThresholdBytes",
+  "pipeline", "precision",
 ] as const;
 
 export async function buildModelFolder(options: BuildModelFolderOptions): Promise<BuiltModelFolder> {
   checkOptionKeys(options, KNOWN_OPTIONS, "buildModelFolder");
   if (typeof options.outDir !== "string" || options.outDir === "") throw new InvalidInputError("outDir", "is required", "a folder path");
   const preset = oneOf("preset", options.preset, PRESET_NAMES, "tiny");
-  const family = oneOf("family", options.family, MODEL_FAMILIES, PRESET_DEFAULT_FAMILY[preset]);
+  const pipeline = oneOf("pipeline", options.pipeline, PIPELINE_KINDS, "sd");
+  const precision = oneOf("precision", options.precision, PRECISIONS, "float32");
+  const family = oneOf("family", options.family, MODEL_FAMILIES, PIPELINE_KIND_FAMILY[pipeline] ?? PRESET_DEFAULT_FAMILY[preset]);
   const presetSizes = PRESETS[preset][family];
   if (!presetSizes && !(options.sizes?.textEncoder && options.sizes.unet && options.sizes.vae)) {
     const families = Object.keys(PRESETS[preset]).join(", ");
@@ -112,13 +131,19 @@ export async function buildModelFolder(options: BuildModelFolderOptions): Promis
   };
   const predictionType = oneOf<PredictionType>("predictionType", options.predictionType, ["epsilon", "v_prediction"], "epsilon");
   const textSizes = options.sizes?.textEncoder ?? presetSizes!.textEncoder;
-  const unet = options.sizes?.unet ?? presetSizes!.unet;
+  const unetSizes = options.sizes?.unet ?? presetSizes!.unet;
+  const unet = pipeline === "lcm" ? { ...unetSizes, timeCondProjDim: unetSizes.timeCondProjDim ?? LCM_TIME_COND_DIM } : unetSizes;
   const vae = options.sizes?.vae ?? presetSizes!.vae;
   if (textSizes.hiddenSize !== unet.crossAttentionDim) {
     throw new InvalidInputError("sizes.unet.crossAttentionDim", `${unet.crossAttentionDim} differs from the text encoder's hiddenSize ${textSizes.hiddenSize}`, String(textSizes.hiddenSize));
   }
 
   const { dir, result } = await writeModelFolder({ outDir: options.outDir, overwrite: options.overwrite, predictionType }, async (tmp) => {
+    if (pipeline !== "sd") {
+      // writeModelFolder wrote SD's model_index.json and PNDM config; these kinds describe themselves differently.
+      await writeFile(path.join(tmp, "model_index.json"), json(pipelineModelIndex(pipeline)));
+      await writeFile(path.join(tmp, "scheduler", "scheduler_config.json"), json(pipelineSchedulerConfig(pipeline, predictionType)));
+    }
     const tokenizer = await writeClipTokenizer(tmp, options.tokenizer ?? "small", family);
     const vocabSize = textSizes.vocabSize === "tokenizer" ? tokenizer.vocabSize : textSizes.vocabSize;
     if (tokenizer.vocabSize > vocabSize) {
@@ -132,7 +157,7 @@ export async function buildModelFolder(options: BuildModelFolderOptions): Promis
     // generated tensor by tensor during the write, so memory stays at one tensor plus the graph.
     const components: BuiltComponent[] = [];
     const component = async (name: BuiltComponent["name"], build: () => GraphBuilder, config: Record<string, unknown>) => {
-      components.push({ ...(await writeComponent(tmp, name, build(), config, save)), name });
+      components.push({ ...(await writeComponent(tmp, name, withPrecision(build(), precision), config, save)), name });
     };
     const ids = { bos: 0, eos: 2, pad: 1 }; // SD 1.x/2.x text encoder configs keep transformers' legacy ids (argmax pooling)
     await component(
@@ -146,5 +171,5 @@ export async function buildModelFolder(options: BuildModelFolderOptions): Promis
 
     return { textEncoder, tokenizer, components };
   });
-  return { dir, family, preset, seed, contract, sizes: { textEncoder: result.textEncoder, unet, vae }, tokenizer: result.tokenizer, components: result.components };
+  return { dir, family, preset, seed, contract, sizes: { textEncoder: result.textEncoder, unet, vae }, tokenizer: result.tokenizer, components: result.components, pipeline, precision };
 }

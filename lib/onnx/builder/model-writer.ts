@@ -42,6 +42,7 @@ const IR_VERSION = 8;
 
 const DATA_TYPE: Record<InitializerSpec["elementType"], number> = {
   float32: TensorDataType.FLOAT,
+  float16: TensorDataType.FLOAT16,
   int64: TensorDataType.INT64,
   int32: TensorDataType.INT32,
   bool: TensorDataType.BOOL,

@@ -3,7 +3,10 @@
  * embedding (flip_sin_to_cos, freq_shift 0) + MLP, conv_in, down blocks (ResNet blocks, optional
  * Transformer2DModel with self-attention, cross-attention over `encoder_hidden_states` and GEGLU,
  * Downsample2D), mid block (resnet, attention, resnet), up blocks with skip concatenation and
- * Upsample2D (nearest x2 + conv), conv_norm_out, SiLU, conv_out.
+ * Upsample2D (nearest x2 + conv), conv_norm_out, SiLU, conv_out. SDXL adds several transformer
+ * blocks per Transformer2DModel (`transformer_layers_per_block`) and addition_embed_type "text_time":
+ * inputs `text_embeds` and `time_ids`, whose sinusoidal embedding (add_time_proj) is concatenated
+ * after `text_embeds` and sent through an MLP (add_embedding) that is added to the time embedding.
  *
  * `attentionHeadDim` has diffusers' meaning, which is the NUMBER OF HEADS per block (a historical
  * misnomer that diffusers keeps: `num_attention_heads = num_attention_heads or attention_head_dim`).
@@ -19,6 +22,16 @@ import type { AxisNames, TimestepContract } from "./contract.js";
 
 export type UNetDownBlockType = "CrossAttnDownBlock2D" | "DownBlock2D";
 export type UNetUpBlockType = "CrossAttnUpBlock2D" | "UpBlock2D";
+
+/** SDXL's addition_embed_type "text_time" (diffusers' addition_time_embed_dim and projection_class_embeddings_input_dim). */
+export interface TextTimeEmbeddingConfig {
+  /** Sinusoidal size per micro-conditioning id (256 for SDXL). */
+  timeEmbedDim: number;
+  /** Ids per sample in `time_ids` (6 for SDXL base: original size, crop top-left, target size). */
+  timeIds: number;
+  /** add_embedding's input: text_embeds dim + timeIds * timeEmbedDim (2816 for SDXL base). */
+  projectionInputDim: number;
+}
 
 export interface UNetConfig {
   sampleSize: number;
@@ -37,6 +50,16 @@ export interface UNetConfig {
   upcastAttention: boolean;
   normNumGroups: number;
   normEps: number;
+  /** BasicTransformerBlocks per Transformer2DModel, one number or one per block (default 1; SDXL [1, 2, 10]). */
+  transformerLayersPerBlock?: number | readonly number[];
+  /** SDXL micro-conditioning inputs `text_embeds` and `time_ids` (absent: none). */
+  textTimeEmbedding?: TextTimeEmbeddingConfig;
+  /**
+   * LCM: width of the `timestep_cond` input (diffusers' time_cond_proj_dim, 256 for LCM), the
+   * guidance-scale embedding, projected without bias (time_embedding.cond_proj) and added to the
+   * sinusoidal timestep embedding before the time MLP (absent: no such input).
+   */
+  timeCondProjDim?: number;
 }
 
 export interface UNetGraphOptions {
@@ -55,6 +78,17 @@ function headsPerBlock(config: UNetConfig): number[] {
   return typeof config.attentionHeadDim === "number" ? new Array(n).fill(config.attentionHeadDim) : [...config.attentionHeadDim];
 }
 
+function layersPerTransformer(config: UNetConfig): number[] {
+  const n = config.blockOutChannels.length;
+  const layers = config.transformerLayersPerBlock ?? 1;
+  return typeof layers === "number" ? new Array(n).fill(layers) : [...layers];
+}
+
+/** `text_embeds` size of a text_time UNet: what add_embedding takes besides the time ids' embedding. */
+export function textEmbedsDim(t: TextTimeEmbeddingConfig): number {
+  return t.projectionInputDim - t.timeIds * t.timeEmbedDim;
+}
+
 export function validateUNetConfig(config: UNetConfig): void {
   const n = config.blockOutChannels.length;
   if (n === 0) throw new InvalidInputError("unet.blockOutChannels", "is empty", "at least one block");
@@ -67,6 +101,20 @@ export function validateUNetConfig(config: UNetConfig): void {
     if (c % heads[i] !== 0) throw new InvalidInputError("unet.attentionHeadDim", `${heads[i]} heads do not divide ${c} channels`, "divisors of blockOutChannels");
   });
   if (config.blockOutChannels[0] % 2 !== 0) throw new InvalidInputError("unet.blockOutChannels", "the first entry must be even (timestep embedding)", "an even number");
+  const layers = layersPerTransformer(config);
+  if (layers.length !== n || !layers.every((l) => Number.isInteger(l) && l >= 1)) {
+    throw new InvalidInputError("unet.transformerLayersPerBlock", `got ${JSON.stringify(config.transformerLayersPerBlock)}`, `a positive integer or ${n} of them`);
+  }
+  const tt = config.textTimeEmbedding;
+  if (tt) {
+    if (!Number.isInteger(tt.timeEmbedDim) || tt.timeEmbedDim <= 0 || tt.timeEmbedDim % 2 !== 0) {
+      throw new InvalidInputError("unet.textTimeEmbedding.timeEmbedDim", `got ${tt.timeEmbedDim}`, "a positive even integer");
+    }
+    if (!Number.isInteger(tt.timeIds) || tt.timeIds <= 0) throw new InvalidInputError("unet.textTimeEmbedding.timeIds", `got ${tt.timeIds}`, "a positive integer");
+    if (!Number.isInteger(tt.projectionInputDim) || textEmbedsDim(tt) <= 0) {
+      throw new InvalidInputError("unet.textTimeEmbedding.projectionInputDim", `${tt.projectionInputDim} leaves no room for text_embeds`, `more than ${tt.timeIds * tt.timeEmbedDim}`);
+    }
+  }
 }
 
 /** Timestep frequencies exp(-ln(10000) * i / half) as diffusers computes them in float32. */
@@ -81,6 +129,9 @@ class UNetGraph {
   private temb!: Value;
   private tembAct!: Value;
   private context!: Value;
+  private textEmbeds?: Value;
+  private timeIds?: Value;
+  private timestepCond?: Value;
   private readonly timeDim: number;
   private readonly norm: GroupNormOptions;
 
@@ -100,10 +151,19 @@ class UNetGraph {
     const timestep =
       options.timestep === "int64-batch" ? g.input("timestep", "int64", axes.timestep) : g.input("timestep", "float32", axes.timestep);
     this.context = g.input("encoder_hidden_states", "float32", [axes.batch, axes.sequence, axes.featureDim(config.crossAttentionDim)]);
+    const tt = config.textTimeEmbedding;
+    if (tt) {
+      // optimum's order and axes: text_embeds {0: batch_size}, time_ids {0: batch_size}, after encoder_hidden_states.
+      this.textEmbeds = g.input("text_embeds", "float32", [axes.batch, textEmbedsDim(tt)]);
+      this.timeIds = g.input("time_ids", "float32", [axes.batch, tt.timeIds]);
+    }
+    // optimum's LCM export: timestep_cond {0: batch_size}, after the other conditioning inputs.
+    if (config.timeCondProjDim) this.timestepCond = g.input("timestep_cond", "float32", [axes.batch, config.timeCondProjDim]);
 
     this.timeEmbedding(sample, timestep);
     const boc = config.blockOutChannels;
     const heads = headsPerBlock(config);
+    const layers = layersPerTransformer(config);
     let h = conv2d(g, "conv_in", sample, config.inChannels, boc[0], 3);
     const skips: { value: Value; channels: number }[] = [{ value: h, channels: boc[0] }];
 
@@ -113,7 +173,7 @@ class UNetGraph {
       for (let j = 0; j < config.layersPerBlock; j++) {
         h = this.resnet(`${p}.resnets.${j}`, h, channels, boc[i]);
         channels = boc[i];
-        if (type === "CrossAttnDownBlock2D") h = this.transformer(`${p}.attentions.${j}`, h, channels, heads[i]);
+        if (type === "CrossAttnDownBlock2D") h = this.transformer(`${p}.attentions.${j}`, h, channels, heads[i], layers[i]);
         skips.push({ value: h, channels });
       }
       if (i < boc.length - 1) {
@@ -124,11 +184,12 @@ class UNetGraph {
 
     const last = boc[boc.length - 1];
     h = this.resnet("mid_block.resnets.0", h, last, last);
-    h = this.transformer("mid_block.attentions.0", h, last, heads[heads.length - 1]);
+    h = this.transformer("mid_block.attentions.0", h, last, heads[heads.length - 1], layers[layers.length - 1]);
     h = this.resnet("mid_block.resnets.1", h, last, last);
 
     const reversedChannels = [...boc].reverse();
     const reversedHeads = [...heads].reverse();
+    const reversedLayers = [...layers].reverse();
     config.upBlockTypes.forEach((type, i) => {
       const p = `up_blocks.${i}`;
       const out = reversedChannels[i];
@@ -137,7 +198,7 @@ class UNetGraph {
         h = g.scope(p, () => g.concat([h, skip.value], 1));
         h = this.resnet(`${p}.resnets.${j}`, h, channels + skip.channels, out);
         channels = out;
-        if (type === "CrossAttnUpBlock2D") h = this.transformer(`${p}.attentions.${j}`, h, channels, reversedHeads[i]);
+        if (type === "CrossAttnUpBlock2D") h = this.transformer(`${p}.attentions.${j}`, h, channels, reversedHeads[i], reversedLayers[i]);
       }
       if (i < boc.length - 1) {
         const up = g.scope(`${p}/upsamplers.0`, () => g.resizeNearest(h, [1, 1, 2, 2]));
@@ -151,20 +212,47 @@ class UNetGraph {
     return g;
   }
 
-  /** Timesteps (flip_sin_to_cos, shift 0) -> TimestepEmbedding (linear_1, SiLU, linear_2). */
-  private timeEmbedding(sample: Value, timestep: Value): void {
-    const { g, config } = this;
-    const half = config.blockOutChannels[0] / 2;
-    this.temb = g.scope("time_proj", () => {
-      // Broadcast a scalar or [1] timestep to the batch, as diffusers' `timesteps.expand(B)` does.
-      const t = this.options.timestep === "int64-batch" ? g.cast(timestep, "float32") : timestep;
-      const batch = g.expand(t, g.shape(sample, 0, 1));
-      const freqs = g.initializer("/time_proj/frequencies", "float32", [half], timestepFrequencies(half));
-      const args = g.mul(g.unsqueeze(batch, [1]), freqs);
+  /** diffusers' Timesteps(dim, flip_sin_to_cos=True, freq_shift=0) of a 1-D float tensor: [cos(t f), sin(t f)]. */
+  private sinusoidal(scope: string, t: Value, dim: number): Value {
+    const { g } = this;
+    const half = dim / 2;
+    return g.scope(scope, () => {
+      const freqs = g.initializer(`/${scope}/frequencies`, "float32", [half], timestepFrequencies(half));
+      const args = g.mul(g.unsqueeze(t, [1]), freqs);
       return g.concat([g.cos(args), g.sin(args)], 1);
     });
+  }
+
+  /**
+   * Timesteps (flip_sin_to_cos, shift 0) -> TimestepEmbedding (linear_1, SiLU, linear_2); with
+   * text_time, plus add_embedding(concat(text_embeds, add_time_proj(time_ids) per sample)).
+   */
+  private timeEmbedding(sample: Value, timestep: Value): void {
+    const { g, config } = this;
+    // Broadcast a scalar or [1] timestep to the batch, as diffusers' `timesteps.expand(B)` does.
+    const batch = g.scope("time_proj", () => {
+      const t = this.options.timestep === "int64-batch" ? g.cast(timestep, "float32") : timestep;
+      return g.expand(t, g.shape(sample, 0, 1));
+    });
+    this.temb = this.sinusoidal("time_proj", batch, config.blockOutChannels[0]);
+    if (this.timestepCond) {
+      // TimestepEmbedding(cond_proj_dim=...): sample + cond_proj(condition), then linear_1.
+      const cond = linear(g, "time_embedding.cond_proj", this.timestepCond, config.timeCondProjDim!, config.blockOutChannels[0], false);
+      this.temb = g.scope("time_embedding", () => g.add(this.temb, cond));
+    }
     const hidden = g.silu(linear2d(g, "time_embedding.linear_1", this.temb, config.blockOutChannels[0], this.timeDim));
     this.temb = linear2d(g, "time_embedding.linear_2", hidden, this.timeDim, this.timeDim);
+    const tt = config.textTimeEmbedding;
+    if (tt && this.textEmbeds && this.timeIds) {
+      // time_ids.flatten() -> [B * ids, timeEmbedDim] -> [B, ids * timeEmbedDim], after text_embeds.
+      const flat = g.scope("add_time_proj", () => g.reshape(this.timeIds!, [-1]));
+      const perId = this.sinusoidal("add_time_proj", flat, tt.timeEmbedDim);
+      const timeEmbeds = g.scope("add_time_proj", () => g.reshape(perId, [-1, tt.timeIds * tt.timeEmbedDim]));
+      const addEmbeds = g.concat([this.textEmbeds, timeEmbeds], 1);
+      const augHidden = g.silu(linear2d(g, "add_embedding.linear_1", addEmbeds, tt.projectionInputDim, this.timeDim));
+      const aug = linear2d(g, "add_embedding.linear_2", augHidden, this.timeDim, this.timeDim);
+      this.temb = g.add(this.temb, aug);
+    }
     // Every ResNet applies SiLU to the embedding before its projection; compute it once.
     this.tembAct = g.silu(this.temb);
   }
@@ -182,8 +270,8 @@ class UNetGraph {
     return g.scope(p, () => g.add(shortcut, h));
   }
 
-  /** Transformer2DModel with one BasicTransformerBlock (self-attn, cross-attn, GEGLU), residual around all. */
-  private transformer(p: string, x: Value, channels: number, heads: number): Value {
+  /** Transformer2DModel with `layers` BasicTransformerBlocks (self-attn, cross-attn, GEGLU), residual around all. */
+  private transformer(p: string, x: Value, channels: number, heads: number, layers: number): Value {
     const { g, config } = this;
     const headDim = channels / heads;
     const inner = heads * headDim;
@@ -192,8 +280,18 @@ class UNetGraph {
       ? linear(g, `${p}.proj_in`, toTokens(g, normed, channels), channels, inner)
       : toTokens(g, conv2d(g, `${p}.proj_in`, normed, channels, inner, 1), inner);
 
-    const b = `${p}.transformer_blocks.0`;
-    tokens = g.scope(b, () => {
+    for (let l = 0; l < layers; l++) tokens = this.transformerBlock(`${p}.transformer_blocks.${l}`, tokens, inner, heads, headDim);
+
+    const out = config.useLinearProjection
+      ? fromTokens(g, linear(g, `${p}.proj_out`, tokens, inner, channels), x)
+      : conv2d(g, `${p}.proj_out`, fromTokens(g, tokens, x), inner, channels, 1);
+    return g.scope(p, () => g.add(out, x));
+  }
+
+  /** BasicTransformerBlock: self-attention, cross-attention over the context, GEGLU feed-forward; pre-LN residuals. */
+  private transformerBlock(b: string, tokens: Value, inner: number, heads: number, headDim: number): Value {
+    const { g, config } = this;
+    return g.scope(b, () => {
       let t = tokens;
       const n1 = layerNorm(g, `${b}.norm1`, t, inner, 1e-5);
       const self = attention(g, linear(g, `${b}.attn1.to_q`, n1, inner, inner, false), linear(g, `${b}.attn1.to_k`, n1, inner, inner, false), linear(g, `${b}.attn1.to_v`, n1, inner, inner, false), heads, headDim);
@@ -214,11 +312,6 @@ class UNetGraph {
       const [value, gate] = g.split(linear(g, `${b}.ff.net.0.proj`, n3, inner, ff * 2), -1, 2);
       return g.add(t, linear(g, `${b}.ff.net.2`, g.mul(value, g.gelu(gate)), ff, inner));
     });
-
-    const out = config.useLinearProjection
-      ? fromTokens(g, linear(g, `${p}.proj_out`, tokens, inner, channels), x)
-      : conv2d(g, `${p}.proj_out`, fromTokens(g, tokens, x), inner, channels, 1);
-    return g.scope(p, () => g.add(out, x));
   }
 }
 
@@ -233,9 +326,9 @@ export function unetConfigJson(config: UNetConfig): Record<string, unknown> {
     _class_name: "UNet2DConditionModel",
     _diffusers_version: "0.27.2",
     act_fn: "silu",
-    addition_embed_type: null,
+    addition_embed_type: config.textTimeEmbedding ? "text_time" : null,
     addition_embed_type_num_heads: 64,
-    addition_time_embed_dim: null,
+    addition_time_embed_dim: config.textTimeEmbedding?.timeEmbedDim ?? null,
     attention_head_dim: config.attentionHeadDim,
     attention_type: "default",
     block_out_channels: config.blockOutChannels,
@@ -265,18 +358,18 @@ export function unetConfigJson(config: UNetConfig): Record<string, unknown> {
     num_class_embeds: null,
     only_cross_attention: false,
     out_channels: config.outChannels,
-    projection_class_embeddings_input_dim: null,
+    projection_class_embeddings_input_dim: config.textTimeEmbedding?.projectionInputDim ?? null,
     resnet_out_scale_factor: 1.0,
     resnet_skip_time_act: false,
     resnet_time_scale_shift: "default",
     reverse_transformer_layers_per_block: null,
     sample_size: config.sampleSize,
-    time_cond_proj_dim: null,
+    time_cond_proj_dim: config.timeCondProjDim ?? null,
     time_embedding_act_fn: null,
     time_embedding_dim: null,
     time_embedding_type: "positional",
     timestep_post_act: null,
-    transformer_layers_per_block: 1,
+    transformer_layers_per_block: config.transformerLayersPerBlock ?? 1,
     up_block_types: config.upBlockTypes,
     upcast_attention: config.upcastAttention,
     use_linear_projection: config.useLinearProjection,

@@ -27,6 +27,8 @@ export interface VaeConfig {
   sampleSize: number;
   /** Latents are multiplied by it after encoding, divided before decoding (0.18215 for SD 1.x/2.x). */
   scalingFactor: number;
+  /** quant_conv / post_quant_conv (1x1) around the latents; SD3's VAE has neither. Default true. */
+  useQuantConv?: boolean;
 }
 
 interface VaeGraphOptions {
@@ -83,7 +85,7 @@ export function buildVaeDecoder(config: VaeConfig, options: VaeGraphOptions): Gr
   const L = config.latentChannels;
   const latent = g.input("latent_sample", "float32", [axes.batch, axes.latent.channels(L), axes.latent.height, axes.latent.width]);
 
-  let h = conv2d(g, "post_quant_conv", latent, L, L, 1);
+  let h = config.useQuantConv === false ? latent : conv2d(g, "post_quant_conv", latent, L, L, 1);
   const reversed = [...boc].reverse();
   h = conv2d(g, "decoder.conv_in", h, L, reversed[0], 3);
   h = midBlock(g, "decoder.mid_block", h, reversed[0], groups);
@@ -130,7 +132,7 @@ export function buildVaeEncoder(config: VaeConfig, options: VaeGraphOptions & { 
   h = midBlock(g, "encoder.mid_block", h, last, groups);
   h = groupNorm(g, "encoder.conv_norm_out", h, last, groups, VAE_EPS);
   h = conv2d(g, "encoder.conv_out", g.silu(h), last, 2 * L, 3);
-  const moments = conv2d(g, "quant_conv", h, 2 * L, 2 * L, 1);
+  const moments = config.useQuantConv === false ? h : conv2d(g, "quant_conv", h, 2 * L, 2 * L, 1);
 
   const f = vaeScaleFactor(config);
   const dims = (c: number) => [axes.batch, axes.latent.channels(c), axes.encodedHeight(f), axes.encodedWidth(f)];
