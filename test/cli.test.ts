@@ -144,6 +144,20 @@ describe("diffusion-workbench build-tiny-model", () => {
     expect(Math.abs(g0 - 127.5)).toBeLessThanOrEqual(0.5);
   });
 
+  it.each([["sdxl"], ["sd3"]])("builds a tiny %s folder that generate opens by its family", async (family) => {
+    const out = path.join(work, `${family}-built`);
+    const r = await run(["build-tiny-model", "-o", out, "--family", family]);
+    expect(r.code, r.stderr).toBe(0);
+    const index = JSON.parse(await readFile(path.join(out, "model_index.json"), "utf8"));
+    expect(index._class_name).toBe(family === "sdxl" ? "StableDiffusionXLPipeline" : "StableDiffusion3Pipeline");
+    const g = await run(["generate", "a red star", "--model", out, "-s", "2", "-W", "64", "-H", "64", "-o", `${family}-out`, "--json"]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(JSON.parse(g.stdout).files).toHaveLength(1);
+    const bad = await run(["build-tiny-model", "-o", path.join(work, `${family}-bad`), "--family", family, "--preset", "sd15"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(new RegExp(`--preset: 'sd15' is not a ${family} preset`));
+  });
+
   it("refuses an unknown preset", async () => {
     const r = await run(["build-tiny-model", "-o", path.join(work, "x"), "--preset", "huge"]);
     expect(r.code).not.toBe(0);

@@ -1,14 +1,30 @@
 /** `build-tiny-model`: write a model folder (optimum layout) made by the builder, for tests and benchmarks. */
 import type { Command } from "commander";
-import { buildModelFolder, buildShapesModelFolder, PIPELINE_KINDS, PRECISIONS, PRESETS, type PipelineKind, type Precision } from "../../lib/index.js";
+import {
+  buildModelFolder,
+  buildSd3ModelFolder,
+  buildSdxlModelFolder,
+  buildShapesModelFolder,
+  InvalidInputError,
+  PIPELINE_KINDS,
+  PRECISIONS,
+  PRESETS,
+  SD3_PRESET_NAMES,
+  SDXL_PRESET_NAMES,
+  type PipelineKind,
+  type Precision,
+  type Sd3PresetName,
+  type SdxlPresetName,
+} from "../../lib/index.js";
 import { int, oneOf } from "./parse.js";
 
-const FAMILIES = ["sd1", "sd2", "shapes"] as const;
+const FAMILIES = ["sd1", "sd2", "sdxl", "sd3", "shapes"] as const;
+const ALL_PRESETS = [...new Set([...Object.keys(PRESETS), ...SDXL_PRESET_NAMES, ...SD3_PRESET_NAMES])];
 
 interface Flags {
   output: string;
   family?: (typeof FAMILIES)[number];
-  preset: keyof typeof PRESETS;
+  preset: string;
   inputIds: "int64" | "int32";
   timestep: "float-scalar" | "int64-batch" | "float-batch";
   vaeEncoderOutput: "latent_parameters" | "latent_sample";
@@ -23,8 +39,13 @@ export function registerBuildTinyModel(program: Command): void {
     .command("build-tiny-model")
     .description("build a model folder: the real SD architecture with random weights, or the analytic shapes model (no download)")
     .requiredOption("-o, --output <dir>", "folder to create")
-    .option("--family <family>", "sd1, sd2 (random weights), or shapes (analytic; ignores --preset, --seed, --vae-encoder-output)", oneOf(FAMILIES))
-    .option("--preset <name>", `size preset: ${Object.keys(PRESETS).join(", ")}`, oneOf(Object.keys(PRESETS)), "tiny")
+    .option("--family <family>", "sd1, sd2, sdxl, sd3 (random weights), or shapes (analytic; ignores --preset, --seed, --vae-encoder-output)", oneOf(FAMILIES))
+    .option(
+      "--preset <name>",
+      `size preset: sd1/sd2 ${Object.keys(PRESETS).join(", ")}; sdxl ${SDXL_PRESET_NAMES.join(", ")}; sd3 ${SD3_PRESET_NAMES.join(", ")}`,
+      oneOf(ALL_PRESETS),
+      "tiny",
+    )
     .option("--input-ids <type>", "text encoder input_ids type: int64 (optimum), int32 (legacy)", oneOf(["int64", "int32"] as const), "int64")
     .option(
       "--timestep <contract>",
@@ -45,18 +66,27 @@ export function registerBuildTinyModel(program: Command): void {
     .action(async (flags: Flags) => {
       const t = performance.now();
       const common = { outDir: flags.output, inputIds: flags.inputIds, timestep: flags.timestep, predictionType: flags.predictionType };
+      const presetFor = <T extends string>(allowed: readonly T[]): T => {
+        if (!(allowed as readonly string[]).includes(flags.preset)) {
+          throw new InvalidInputError("--preset", `'${flags.preset}' is not a ${flags.family} preset`, allowed.join(", "));
+        }
+        return flags.preset as T;
+      };
+      const random = { ...common, seed: flags.seed, vaeEncoderOutput: flags.vaeEncoderOutput };
       const result =
         flags.family === "shapes"
           ? await buildShapesModelFolder(common)
-          : await buildModelFolder({
-              ...common,
-              family: flags.family,
-              preset: flags.preset,
-              seed: flags.seed,
-              vaeEncoderOutput: flags.vaeEncoderOutput,
-              pipeline: flags.pipeline,
-              precision: flags.precision,
-            });
+          : flags.family === "sdxl"
+            ? await buildSdxlModelFolder({ ...random, preset: presetFor<SdxlPresetName>(SDXL_PRESET_NAMES) })
+            : flags.family === "sd3"
+              ? await buildSd3ModelFolder({ outDir: flags.output, inputIds: flags.inputIds, seed: flags.seed, vaeEncoderOutput: flags.vaeEncoderOutput, preset: presetFor<Sd3PresetName>(SD3_PRESET_NAMES) })
+              : await buildModelFolder({
+                  ...random,
+                  family: flags.family,
+                  preset: presetFor(Object.keys(PRESETS) as (keyof typeof PRESETS)[]),
+                  pipeline: flags.pipeline,
+                  precision: flags.precision,
+                });
       const what = flags.family === "shapes" ? "shapes" : `${flags.family ?? "default family"}/${flags.preset}`;
       process.stderr.write(`built ${what} in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
       process.stdout.write(`${result.dir}\n`);

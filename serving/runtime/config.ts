@@ -20,7 +20,7 @@ export interface EnvVar {
   meaning: string;
 }
 
-/** Every environment variable the runtime reads; docs/readme/kserve-runtime.md shows this table. */
+/** Every environment variable the runtime reads; the README ("KServe runtime", Environment) shows this table. */
 export const ENV_VARS: readonly EnvVar[] = [
   { name: "MODEL_ID", default: DEFAULT_MODEL_ID, meaning: "model folder, built-in name (shapes, tiny), or any id resolveModel accepts" },
   { name: "PORT", default: String(DEFAULT_PORT), meaning: "HTTP port (flags --port / --http_port win)" },
