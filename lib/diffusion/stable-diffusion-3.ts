@@ -26,17 +26,17 @@ import type { ModelSession } from "../onnx/session.js";
 import { createScheduler } from "../schedulers/index.js";
 import { CLIPTokenizer } from "../tokenizers/clip.js";
 import { T5Tokenizer, T5_DEFAULT_MAX_LENGTH } from "../tokenizers/t5.js";
-import { decodeLatents, type DecodedImages, type VaeScaling } from "./decode.js";
+import type { VaeScaling } from "./decode.js";
 import { denoise } from "./denoise.js";
 import { encodePromptSd3, type Sd3Encoders, type Sd3PromptEmbeddings } from "./encode-prompt-sd3.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
-import { toGeneratedImages } from "./generated-images.js";
 import { doesGuidance } from "./guidance.js";
 import { latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 import { perPrompt, promptList } from "./resolve-request.js";
 import { withComponent } from "./with-component.js";
+import { finishGeneration } from "./finish-generation.js";
 import type { GenerateResult, RunOptions } from "./stable-diffusion.js";
 
 /** The request fields SD3 uses beyond SD 1.x's. */
@@ -282,34 +282,25 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     check();
 
     // 5. Decode (latents / scaling_factor + shift_factor) and post-process.
-    t = performance.now();
-    const finalLatents: Latents = { data: latents, dims };
-    const decoded: DecodedImages = await withComponent(this.components, "vae_decoder", (vae) =>
-      decodeLatents(vae, this.contracts.vaeDecoder, finalLatents, this.config.vae, { slicing: this.runtime.vaeSlicing === true, signal }),
-    );
-    const decodeMs = performance.now() - t;
-    t = performance.now();
-    const { images, unit } = toGeneratedImages(decoded, prompts, guided ? negatives : undefined, n);
-    const postprocessMs = performance.now() - t;
-
-    return {
-      images,
+    return finishGeneration({
+      components: this.components,
+      vaeDecoder: this.contracts.vaeDecoder,
+      vae: this.config.vae,
+      vaeSlicing: this.runtime.vaeSlicing === true,
+      latents: { data: latents, dims },
+      prompts,
+      negatives: guided ? negatives : undefined,
+      imagesPerPrompt: n,
+      scheduler,
       seed,
-      scheduler: scheduler.className,
-      timesteps: [...scheduler.timesteps],
       options: o,
-      timings: {
-        tokenizeMs,
-        textEncoderMs,
-        denoiseMs,
-        stepMs,
-        decodeMs,
-        postprocessMs,
-        totalMs: performance.now() - t0,
-        sessionRunMs: this.components.totalRunMs() - runMs0,
-      },
-      ...(run.returnTensors ? { tensors: { initialNoise, finalLatents, images: unit, decoded } } : {}),
-    };
+      timings: { tokenizeMs, textEncoderMs, denoiseMs, stepMs },
+      startedAt: t0,
+      runMsAtStart: runMs0,
+      initialNoise,
+      returnTensors: run.returnTensors,
+      signal,
+    });
   }
 
   private encoders(): Sd3Encoders {

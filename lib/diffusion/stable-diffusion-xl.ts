@@ -22,11 +22,9 @@ import type { RuntimeOptions } from "../onnx/runtime-options.js";
 import type { ModelSession } from "../onnx/session.js";
 import { createScheduler } from "../schedulers/index.js";
 import { CLIPTokenizer } from "../tokenizers/clip.js";
-import { decodeLatents, type DecodedImages } from "./decode.js";
 import { denoise } from "./denoise.js";
 import { encodePromptXL, zeroEmbeddings, type XLPromptEmbeddings, type XLTextEncoder } from "./encode-prompt-xl.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
-import { toGeneratedImages } from "./generated-images.js";
 import { doesGuidance } from "./guidance.js";
 import { latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
 import { readDenoiserConfig, type DenoiserConfig } from "./model-config.js";
@@ -35,6 +33,7 @@ import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 import { perPrompt, promptList, resolveImageSize } from "./resolve-request.js";
 import { addTimeIds, checkAddEmbeddingSize, microConditioning, timeIdsRows } from "./sdxl-micro-conditioning.js";
 import { withComponent } from "./with-component.js";
+import { finishGeneration } from "./finish-generation.js";
 import type { GenerateResult, RunOptions } from "./stable-diffusion.js";
 
 /** SDXL base's UNet sample_size (128 latents = 1024 px), for a folder without unet/config.json. */
@@ -234,34 +233,25 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
     check();
 
     // 6. Decode and post-process.
-    t = performance.now();
-    const finalLatents: Latents = { data: latents, dims };
-    const decoded: DecodedImages = await withComponent(this.components, "vae_decoder", (vae) =>
-      decodeLatents(vae, this.contracts.vaeDecoder, finalLatents, this.config.vae, { slicing: this.runtime.vaeSlicing === true, signal }),
-    );
-    const decodeMs = performance.now() - t;
-    t = performance.now();
-    const { images, unit } = toGeneratedImages(decoded, prompts, guided ? negatives : undefined, n);
-    const postprocessMs = performance.now() - t;
-
-    return {
-      images,
+    return finishGeneration({
+      components: this.components,
+      vaeDecoder: this.contracts.vaeDecoder,
+      vae: this.config.vae,
+      vaeSlicing: this.runtime.vaeSlicing === true,
+      latents: { data: latents, dims },
+      prompts,
+      negatives: guided ? negatives : undefined,
+      imagesPerPrompt: n,
+      scheduler,
       seed,
-      scheduler: scheduler.className,
-      timesteps: [...scheduler.timesteps],
       options: o,
-      timings: {
-        tokenizeMs,
-        textEncoderMs,
-        denoiseMs,
-        stepMs,
-        decodeMs,
-        postprocessMs,
-        totalMs: performance.now() - t0,
-        sessionRunMs: this.components.totalRunMs() - runMs0,
-      },
-      ...(run.returnTensors ? { tensors: { initialNoise, finalLatents, images: unit, decoded } } : {}),
-    };
+      timings: { tokenizeMs, textEncoderMs, denoiseMs, stepMs },
+      startedAt: t0,
+      runMsAtStart: runMs0,
+      initialNoise,
+      returnTensors: run.returnTensors,
+      signal,
+    });
   }
 
   private textEncoders(): [XLTextEncoder, XLTextEncoder] {
