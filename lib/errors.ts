@@ -65,3 +65,8 @@ export class CancelledError extends WorkbenchError {
     super(reason instanceof Error ? `cancelled: ${reason.message}` : "cancelled");
   }
 }
+
+/** Throw a CancelledError (carrying the signal's reason) when `signal` has aborted: the check between stages and steps. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError(signal.reason);
+}

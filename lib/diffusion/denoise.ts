@@ -3,7 +3,7 @@
  * input, evaluate the denoiser on the guided batch, apply classifier-free guidance, step the
  * scheduler. What the denoiser is fed besides the latents is the caller's `predict`.
  */
-import { CancelledError } from "../errors.js";
+import { throwIfCancelled } from "../errors.js";
 import type { Scheduler } from "../schedulers/scheduler.js";
 import type { TorchGenerator } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
@@ -32,7 +32,7 @@ export async function denoise(o: DenoiseOptions): Promise<{ latents: Float32Arra
   const stepMs: number[] = [];
   let latents = o.latents;
   for (let i = 0; i < timesteps.length; i++) {
-    if (o.signal?.aborted) throw new CancelledError(o.signal.reason);
+    throwIfCancelled(o.signal);
     const ts = performance.now();
     const t = timesteps[i];
     const modelInput = o.scheduler.scaleModelInput(guided ? duplicateBatch(latents) : latents, t);

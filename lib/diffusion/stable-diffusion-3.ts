@@ -5,7 +5,7 @@
  * VAE's scaling and shift factors.
  */
 import path from "node:path";
-import { CancelledError, InvalidInputError, ModelLoadError } from "../errors.js";
+import { throwIfCancelled, InvalidInputError, ModelLoadError } from "../errors.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import { readJson, readModelIndex, readOptionalJson, type ModelIndex } from "../models/model-index.js";
 import { Components } from "../onnx/components.js";
@@ -212,9 +212,7 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     const t0 = performance.now();
     const runMs0 = this.components.totalRunMs();
     const signal = run.signal;
-    const check = () => {
-      if (signal?.aborted) throw new CancelledError(signal.reason);
-    };
+    const check = () => throwIfCancelled(signal);
 
     // 1. Check inputs.
     const o = this.resolve(input);

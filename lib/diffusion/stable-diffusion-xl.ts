@@ -4,7 +4,7 @@
  * micro-conditioning, prepare latents, denoise, decode.
  */
 import path from "node:path";
-import { CancelledError, ModelLoadError } from "../errors.js";
+import { throwIfCancelled, ModelLoadError } from "../errors.js";
 import { consoleLogger, type Logger } from "../logger.js";
 import { readModelIndex, type ModelIndex } from "../models/model-index.js";
 import { Components } from "../onnx/components.js";
@@ -164,9 +164,7 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
     const t0 = performance.now();
     const runMs0 = this.components.totalRunMs();
     const signal = run.signal;
-    const check = () => {
-      if (signal?.aborted) throw new CancelledError(signal.reason);
-    };
+    const check = () => throwIfCancelled(signal);
 
     // 1. Check inputs.
     const o = this.resolve(input);

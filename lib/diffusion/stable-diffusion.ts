@@ -10,9 +10,9 @@
  * guidance 8.5.
  */
 import path from "node:path";
-import { CancelledError, InvalidInputError, ModelLoadError } from "../errors.js";
+import { throwIfCancelled, InvalidInputError, ModelLoadError } from "../errors.js";
 import { consoleLogger, type Logger } from "../logger.js";
-import { readModelIndex, readOptionalJson, readJson, type ModelIndex } from "../models/model-index.js";
+import { readModelIndex, type ModelIndex } from "../models/model-index.js";
 import { Components } from "../onnx/components.js";
 import {
   floatTensor,
@@ -37,7 +37,7 @@ import type { Scheduler } from "../schedulers/scheduler.js";
 import { CLIPTokenizer } from "../tokenizers/clip.js";
 import { toRgb8, toUnitHWC, type RgbImage } from "../images/postprocess.js";
 import { initImageSize, prepareInitImage, readInitImage, type InitImage } from "../images/init-image.js";
-import { decodeLatents, type DecodedImages, type VaeScaling } from "./decode.js";
+import { decodeLatents, type DecodedImages } from "./decode.js";
 import { encodeTokens, tokenize, type PromptEmbeddings } from "./encode-prompt.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
@@ -46,6 +46,9 @@ import { img2imgSchedule, noisedInitLatents, sampleLatentDistribution } from "./
 import { duplicateBatch, latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
+import { readDenoiserConfig, type DenoiserConfig } from "./model-config.js";
+import { perPrompt, promptList, resolveImageSize } from "./resolve-request.js";
+import { withComponent } from "./with-component.js";
 
 /**
  * diffusers' legacy ONNX export writes no vae_decoder/config.json; its OnnxStableDiffusionPipeline
@@ -120,14 +123,7 @@ export interface GenerateResult {
   };
 }
 
-interface FamilyConfig {
-  schedulerConfig: Record<string, unknown>;
-  sampleSize: number;
-  latentChannels: number;
-  vaeScaleFactor: number;
-  /** Latent sizes must be multiples of this (2^number of UNet down-samplings). */
-  latentMultiple: number;
-  vae: VaeScaling;
+interface FamilyConfig extends DenoiserConfig {
   /** Execution provider the UNet opened on, and why the precision is what it is. */
   provider: ExecutionProviderName;
   dtypeReason: string;
@@ -180,12 +176,8 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       throw new ModelLoadError(`${index.className} (family ${index.family}) is not supported by this pipeline; it runs the SD 1.x/2.x and LCM families`);
     }
     const root = index.dir;
-    const schedulerConfig = await readJson(path.join(root, "scheduler", "scheduler_config.json"), "scheduler");
-    const unetConfig = (await readOptionalJson(path.join(root, "unet", "config.json"), "unet")) ?? {};
-    const vaeConfig =
-      (await readOptionalJson(path.join(root, "vae_decoder", "config.json"), "vae_decoder")) ??
-      (await readOptionalJson(path.join(root, "vae", "config.json"), "vae")) ??
-      {};
+    const denoiser = await readDenoiserConfig(root, { sampleSize: LEGACY_UNET_SAMPLE_SIZE, scalingFactor: LEGACY_VAE_SCALING_FACTOR });
+    const { schedulerConfig, unetConfig } = denoiser;
     const tokenizer = await CLIPTokenizer.fromFolder(path.join(root, "tokenizer"));
     createScheduler(schedulerConfig, undefined, { logger: (m: string) => logger.warn(`scheduler_config.json: ${m}`) });
 
@@ -204,14 +196,7 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       (fellBack ? logger.warn : logger.info).call(logger, `dtype: ${variantReason}`);
     }
     const components = new Components(root, { ...runtime, logger }, variant);
-    const open = async <T>(name: string, read: (s: ModelSession) => T): Promise<T> => {
-      const s = await components.acquire(name);
-      try {
-        return read(s);
-      } finally {
-        await components.release(name);
-      }
-    };
+    const open = <T>(name: string, read: (s: ModelSession) => T): Promise<T> => withComponent(components, name, read);
     try {
       const textEncoder = await open("text_encoder", textEncoderContract);
       let provider: ExecutionProviderName = "cpu";
@@ -234,20 +219,8 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       if (unet.timestepCond && timeCondDim === undefined) {
         throw new ModelLoadError("input 'timestep_cond' has no static width and unet/config.json has no time_cond_proj_dim", "unet");
       }
-      const blockOut = Array.isArray(vaeConfig.block_out_channels) ? vaeConfig.block_out_channels.length : 4;
-      // Without a unet config (legacy exports) the down-sampling depth is unknown: only multiples of 8 are checked.
-      const unetBlocks = Array.isArray(unetConfig.block_out_channels) ? unetConfig.block_out_channels.length : 1;
-      const num = (v: unknown, d: number) => (typeof v === "number" && Number.isFinite(v) ? v : d);
       const config: FamilyConfig = {
-        schedulerConfig,
-        sampleSize: num(unetConfig.sample_size, LEGACY_UNET_SAMPLE_SIZE),
-        latentChannels: num(unetConfig.in_channels, 4),
-        vaeScaleFactor: 2 ** (blockOut - 1),
-        latentMultiple: 2 ** (unetBlocks - 1),
-        vae: {
-          scalingFactor: num(vaeConfig.scaling_factor, LEGACY_VAE_SCALING_FACTOR),
-          shiftFactor: num(vaeConfig.shift_factor, 0),
-        },
+        ...denoiser,
         provider,
         dtypeReason,
         dtype,
@@ -298,23 +271,8 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     if (o.strength !== undefined && o.image === undefined) {
       throw new InvalidInputError("strength", "is used only for image-to-image", "strength together with image");
     }
-    const defaultSize = this.config.sampleSize * this.config.vaeScaleFactor;
-    const width = o.width ?? defaultSize;
-    const height = o.height ?? defaultSize;
-    const multiple = this.sizeMultiple;
-    for (const [field, v] of [["width", width], ["height", height]] as const) {
-      if (v % multiple !== 0) {
-        throw new InvalidInputError(field, `${v} does not fit this model's UNet`, `a multiple of ${multiple}`);
-      }
-    }
-    const prompts = Array.isArray(o.prompt) ? o.prompt : [o.prompt];
-    if (Array.isArray(o.negative_prompt) && o.negative_prompt.length !== prompts.length) {
-      throw new InvalidInputError(
-        "negative_prompt",
-        `has ${o.negative_prompt.length} entries for ${prompts.length} prompts`,
-        `one string, or an array of ${prompts.length}`,
-      );
-    }
+    const { width, height } = resolveImageSize(o, this.config);
+    perPrompt("negative_prompt", o.negative_prompt, promptList(o.prompt).length);
     if (o.scheduler !== undefined) createScheduler(this.config.schedulerConfig, o.scheduler);
     return { ...o, width, height };
   }
@@ -323,9 +281,7 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     const t0 = performance.now();
     const runMs0 = this.components.totalRunMs();
     const signal = run.signal;
-    const check = () => {
-      if (signal?.aborted) throw new CancelledError(signal.reason);
-    };
+    const check = () => throwIfCancelled(signal);
 
     // 1. Check inputs; an init image is decoded first, its size is the default output size.
     let o = this.resolve(input);

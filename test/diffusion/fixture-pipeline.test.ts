@@ -13,6 +13,7 @@ import path from "node:path";
 
 if (!hasFixture) console.warn(SKIP_FIXTURE_MESSAGE);
 
+// The fixture lives in ../shared beside the checkout (CI has it); without it these are skipped with the warning above.
 describe.skipIf(!hasFixture)("the diffusers tiny-sd fixture", () => {
   let pipe: StableDiffusionPipeline;
   const cases = hasFixture ? fixtureCases() : [];

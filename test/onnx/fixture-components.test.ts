@@ -13,6 +13,7 @@ import { ModelSession } from "../../lib/onnx/session.js";
 import { fixtureCases, maxAbsDiff, readF32 } from "../helpers/fixture.js";
 import { fixtureDir, hasFixture } from "../helpers/paths.js";
 
+// Needs ../shared/fixtures/tiny-sd-diffusers beside the checkout (CI has it); skipped without it.
 describe.skipIf(!hasFixture)("fixture components through the library's feeds", () => {
   let te: ModelSession;
   let unet: ModelSession;

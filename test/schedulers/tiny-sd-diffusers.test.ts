@@ -37,6 +37,7 @@ const cases: Case[] = present
   ? (JSON.parse(readFileSync(path.join(fixtureDir, "cases.json"), "utf8")) as { cases: Case[] }).cases
   : [];
 
+// Needs ../shared/fixtures/tiny-sd-diffusers beside the checkout (CI has it); skipped without it.
 describe.skipIf(!present)("schedulers over the tiny-sd-diffusers pipeline runs", () => {
   if (!present) console.warn(`skipped: ${fixtureDir} does not exist`);
 

@@ -71,9 +71,8 @@ function expectBatch(tok: CLIPTokenizer, b: RecordedBatch): void {
   expect(out.attentionMask).toEqual(b.attention_mask);
 }
 
-if (!haveFixture) {
-  it.skip(`skipped the real-vocabulary tests: ${tokenizerDir} does not exist (shared fixtures live beside the repo)`, () => {});
-}
+// The real-vocabulary tests need ../shared beside the checkout (CI always has it); skipped with a warning without it.
+if (!haveFixture) console.warn(`skipped the real-vocabulary tests: ${tokenizerDir} does not exist (shared fixtures live beside the repo)`);
 
 describe.skipIf(!haveFixture)("CLIPTokenizer on the real CLIP vocabulary (tiny-sd-diffusers tokenizer folder)", () => {
   let tok: CLIPTokenizer;
@@ -134,6 +133,7 @@ describe.skipIf(!haveFixture)("CLIPTokenizer on the real CLIP vocabulary (tiny-s
   });
 });
 
+// Needs the real vocabulary from ../shared, as above.
 describe.skipIf(!haveFixture)('CLIPTokenizer with pad token "!" (SD 2.x, SDXL tokenizer_2)', () => {
   let dir: string;
   let tok: CLIPTokenizer;

@@ -3,14 +3,15 @@
  * transformers run on the same weights and inputs (fixture from test/reference/builder_crosscheck.py;
  * how to regenerate it is written there).
  */
-import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
+import { crosscheckFixture, runOnce, tensorMaxAbsDiff as maxAbsDiff } from "../../helpers/crosscheck.js";
 import { buildModelFolder, type BuildModelFolderOptions } from "../../../lib/onnx/builder/model-folder.js";
 
+const loadCase = async (name: string) => (await crosscheckFixture(path.join(FIXTURES, name))).read;
 const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/builder");
 /** Measured worst max |diff|: 4.7e-6 (VAE decoder), 1.2e-6 (UNet), 9.5e-7 (text encoder), 1 thread each side. */
 const TOLERANCE = 2e-5;
@@ -20,40 +21,6 @@ const CASES: Record<string, Omit<BuildModelFolderOptions, "outDir">> = {
   "sd1-tiny": { family: "sd1", preset: "tiny", seed: 42, inputIds: "int64", timestep: "float-scalar" },
   "sd2-tiny": { family: "sd2", preset: "tiny", seed: 43, inputIds: "int32", timestep: "int64-batch", externalData: true },
 };
-
-interface Manifest {
-  files: Record<string, { dtype: "float32" | "int64"; shape: number[] }>;
-}
-
-async function loadCase(name: string) {
-  const dir = path.join(FIXTURES, name);
-  const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
-  const read = async (key: string): Promise<ort.Tensor> => {
-    const { dtype, shape } = manifest.files[key];
-    const bytes = await readFile(path.join(dir, `${key}.${dtype === "float32" ? "f32" : "i64"}`));
-    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    return new ort.Tensor(dtype, dtype === "float32" ? new Float32Array(buffer) : new BigInt64Array(buffer), shape);
-  };
-  return read;
-}
-
-function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
-  expect(a.dims).toEqual(b.dims);
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  return worst;
-}
-
-async function runOnce(file: string, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
-  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
-}
 
 let root: string;
 const keep = process.env.BUILDER_CROSSCHECK_OUT;

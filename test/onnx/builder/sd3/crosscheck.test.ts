@@ -5,15 +5,17 @@
  * which says how to regenerate them). sd3-tiny is SD3's MMDiT (diffusers v0.29.2), sd35-tiny adds
  * SD3.5's dual attention and q/k RMS norms (diffusers v0.31.0).
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { crosscheckFixture, runOnce, tensorMaxAbsDiff as maxAbsDiff, type CrosscheckManifest } from "../../../helpers/crosscheck.js";
 import { buildSd3ModelFolder, type BuildSd3ModelFolderOptions } from "../../../../lib/onnx/builder/sd3/model-folder.js";
 import { SD3_PRESETS } from "../../../../lib/onnx/builder/sd3/presets.js";
 import { relativePositionBucket } from "../../../../lib/onnx/builder/sd3/t5-encoder.js";
 
+const loadCase = (name: string) => crosscheckFixture<Manifest>(path.join(FIXTURES, name));
 const FIXTURES = path.resolve(import.meta.dirname, "../../../fixtures/sd3-builder");
 /** Measured worst max |diff|, 1 thread each side: 4.4e-6 (VAE decoder), 1.3e-6 (CLIP), 9.5e-7 (T5), 7.2e-7 (transformer). */
 const TOLERANCE = 2e-5;
@@ -28,39 +30,8 @@ const CASES: Record<string, Omit<BuildSd3ModelFolderOptions, "outDir">> = {
   "sd35-tiny": { seed: 12 },
 };
 
-interface Manifest {
-  files: Record<string, { dtype: "float32" | "int64"; shape: number[] }>;
+interface Manifest extends CrosscheckManifest {
   pos_embed_max_abs_diff: number;
-}
-
-async function loadCase(name: string) {
-  const dir = path.join(FIXTURES, name);
-  const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
-  const read = async (key: string): Promise<ort.Tensor> => {
-    const { dtype, shape } = manifest.files[key];
-    const bytes = await readFile(path.join(dir, `${key}.${dtype === "float32" ? "f32" : "i64"}`));
-    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    return new ort.Tensor(dtype, dtype === "float32" ? new Float32Array(buffer) : new BigInt64Array(buffer), shape);
-  };
-  return { read, manifest };
-}
-
-function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
-  expect(a.dims).toEqual(b.dims);
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  return worst;
-}
-
-async function runOnce(file: string, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
-  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
 }
 
 const ids32 = (t: ort.Tensor) => new ort.Tensor("int32", Int32Array.from(t.data as BigInt64Array, Number), t.dims);

@@ -5,13 +5,15 @@
  * the same weights and inputs. Fixture from test/reference/sdxl_builder_crosscheck.py (how to
  * regenerate it is written there). The VAE is SD's, cross-checked in ../crosscheck.test.ts.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
+import { crosscheckFixture, runOnce, tensorMaxAbsDiff as maxAbsDiff, type CrosscheckManifest } from "../../../helpers/crosscheck.js";
 import { buildSdxlModelFolder, type BuildSdxlModelFolderOptions } from "../../../../lib/onnx/builder/sdxl/model-folder.js";
 
+const readFixture = () => crosscheckFixture<Manifest>(FIXTURE);
 const FIXTURE = path.resolve(import.meta.dirname, "../../../fixtures/sdxl-builder");
 /** Measured worst max |diff| (first output of each test): 9.8e-7 UNet, 9.5e-7 text_encoder, 4.2e-7 text_embeds; 1 thread each side. */
 const TOLERANCE = 2e-5;
@@ -25,38 +27,8 @@ const CASES: Record<string, Omit<BuildSdxlModelFolderOptions, "outDir">> = {
   legacy: { preset: "tiny", seed: 44, inputIds: "int32", timestep: "int64-batch", externalData: true },
 };
 
-interface Manifest {
-  files: Record<string, { dtype: "float32" | "int64"; shape: number[] }>;
+interface Manifest extends CrosscheckManifest {
   textEncoderLayers: number;
-}
-
-async function readFixture(): Promise<{ manifest: Manifest; read: (key: string) => Promise<ort.Tensor> }> {
-  const manifest = JSON.parse(await readFile(path.join(FIXTURE, "manifest.json"), "utf8")) as Manifest;
-  const read = async (key: string): Promise<ort.Tensor> => {
-    const { dtype, shape } = manifest.files[key];
-    const bytes = await readFile(path.join(FIXTURE, `${key}.${dtype === "float32" ? "f32" : "i64"}`));
-    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-    return new ort.Tensor(dtype, dtype === "float32" ? new Float32Array(buffer) : new BigInt64Array(buffer), shape);
-  };
-  return { manifest, read };
-}
-
-function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
-  expect(a.dims).toEqual(b.dims);
-  const x = a.data as Float32Array;
-  const y = b.data as Float32Array;
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
-  return worst;
-}
-
-async function runOnce(file: string, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
-  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: 1 });
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
 }
 
 let root: string;
