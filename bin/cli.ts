@@ -15,6 +15,9 @@ registerGenerate(program);
 registerBuildTinyModel(program);
 (await import("./commands/models.js")).registerModels(program);
 (await import("./commands/serve.js")).registerServe(program);
+(await import("./commands/cluster.js")).registerCluster(program);
+(await import("./commands/mcp.js")).registerMcp(program);
+(await import("./commands/finetune.js")).registerFinetune(program);
 
 try {
   await program.parseAsync(process.argv);

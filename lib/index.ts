@@ -34,7 +34,7 @@ export {
   DEFAULT_STRENGTH,
   LCM_DEFAULTS,
 } from "./diffusion/stable-diffusion.js";
-export { img2imgSchedule, type Img2ImgSchedule } from "./diffusion/img2img.js";
+export { img2imgSchedule, lcmImg2imgSchedule, sd3Img2ImgSchedule, type Img2ImgSchedule } from "./diffusion/img2img.js";
 export { guidanceScaleEmbedding } from "./diffusion/guidance-embedding.js";
 export {
   readInitImage,
@@ -44,8 +44,8 @@ export {
   type DecodedInitImage,
   type InitImage,
 } from "./images/init-image.js";
-export { StableDiffusionXLPipeline } from "./diffusion/stable-diffusion-xl.js";
-export { StableDiffusion3Pipeline, SD3_DEFAULTS } from "./diffusion/stable-diffusion-3.js";
+export { StableDiffusionXLPipeline, SDXL_DEFAULT_STRENGTH } from "./diffusion/stable-diffusion-xl.js";
+export { StableDiffusion3Pipeline, SD3_DEFAULTS, SD3_DEFAULT_STRENGTH } from "./diffusion/stable-diffusion-3.js";
 export { saveImages, imageMetadata } from "./diffusion/save-images.js";
 export { loadPipeline } from "./diffusion/load-pipeline.js";
 export type { TextToImagePipeline, PipelineDescription } from "./diffusion/pipeline.js";
@@ -202,3 +202,131 @@ export { escapeHtml, type Display } from "./notebook/display.js";
 export { imageGridHtml, showGrid, showImages, type GridCell, type GridOptions } from "./notebook/images.js";
 export { plotHtml, plotlyLoaderHtml, showPlot, type PlotTrace, type PlotLayout } from "./notebook/plot.js";
 export { stepProgress, taskProgress } from "./notebook/progress.js";
+export { connectMcp, mcpImages, mcpText, type McpConnection, type McpToolInfo, type McpToolResult, type McpContent, type McpCallOptions } from "./mcp/client.js";
+export { startLocalServer, startLocalRuntime, startLocalMcpServer, type LocalServer, type StartLocalServerOptions } from "./notebook/local-services.js";
+
+// Fine-tuning (Dreambooth): data preparation, the KFP v2 pipeline builder, the local runner
+export { prepareData, dataPrefix, type PrepareDataOptions, type PrepareDataResult } from "../finetuning/data/prepare.js";
+export { DataManifestSchema, type DataManifest } from "../finetuning/data/manifest.js";
+export { compilePipeline, type CompileOptions } from "../finetuning/kfp/compile.js";
+export { pipelineToYaml, pipelineFromYaml } from "../finetuning/kfp/yaml.js";
+export type { StepDefinition, PipelineDefinition, PipelineParameter, Arg, Ref, LocationName } from "../finetuning/kfp/step.js";
+export type { CompiledPipeline, PipelineSpec, PlatformSpec, KubernetesExecutorConfig } from "../finetuning/kfp/spec.js";
+export {
+  DreamboothParametersSchema,
+  dreamboothParameters,
+  familyDefaults,
+  familyOfModel,
+  parametersFromEnv,
+  FAMILIES as DREAMBOOTH_FAMILIES,
+  type DreamboothParameters,
+  type DreamboothParametersInput,
+  type ModelFamily as DreamboothFamily,
+  type TrainingMode,
+} from "../finetuning/dreambooth/parameters.js";
+export { dreamboothPipeline, CONTAINER_LOCATIONS, TRAINING_SCRIPTS, type DreamboothPipelineOptions } from "../finetuning/dreambooth/pipeline.js";
+export { TRAIN_STACK } from "../finetuning/dreambooth/versions.js";
+export { uploadRunOutput, type UploadRunOptions, type UploadRunResult } from "../finetuning/dreambooth/upload.js";
+export { readScalars, lossCsv } from "../finetuning/dreambooth/loss-log.js";
+export { runLocal, localCommand, StepFailedError, type LocalRunOptions, type LocalRunResult } from "../finetuning/local/runner.js";
+export { workbenchLocations, type WorkbenchLocationOptions } from "../finetuning/local/locations.js";
+export { submitPipeline, watchRun, progressReporter, RunFailedError, type SubmitOptions, type SubmitResult, type WatchOptions } from "../finetuning/dreambooth/submit.js";
+export { deployFineTunedModel, fineTunedInferenceService, servedModelPath, type DeployModelOptions } from "../finetuning/dreambooth/deploy.js";
+
+// Cluster objects: typed builders for the data science project, the runtime, the MCP server, pipelines, workbenches
+export {
+  projectNamespace,
+  dataConnectionSecret,
+  servingRuntime,
+  inferenceService,
+  STORAGE_TYPES,
+  mcpServer,
+  dspa,
+  pvc,
+  ACCESS_MODES,
+  notebook,
+  NOTEBOOK_PORT,
+  WORKBENCH_HOME,
+  MANAGED_LABELS,
+  type ObjectOptions,
+  type ProjectNamespaceOptions,
+  type DataConnectionSecretOptions,
+  type ServingRuntimeOptions,
+  type InferenceServiceOptions,
+  type ModelStorage,
+  type McpServerOptions,
+  type DspaOptions,
+  type PvcOptions,
+  type AccessMode,
+  type NotebookOptions,
+  type CustomResource,
+  type ServingRuntime,
+  type InferenceService,
+  type DataSciencePipelinesApplication,
+  type Notebook,
+  type Route,
+} from "./cluster/objects/index.js";
+export { loadClusterConfig, clusterConfigFor, SERVICE_ACCOUNT_DIR, type ClusterConfig, type ClusterConfigSource, type LoadClusterConfigOptions } from "./cluster/config.js";
+export { applyObjects, parseObjects, sortForApply, FIELD_MANAGER, APPLY_ORDER, type ApplyOptions } from "./cluster/apply.js";
+export {
+  waitFor,
+  inferenceServiceReady,
+  deploymentAvailable,
+  jobComplete,
+  dspaReady,
+  findCondition,
+  DEFAULT_WAIT_TIMEOUT_MS,
+  type WaitCondition,
+  type WaitOptions,
+  type WaitProgress,
+  type ConditionResult,
+} from "./cluster/wait.js";
+export {
+  getObject,
+  inferenceServiceUrl,
+  inferenceServiceUrls,
+  routeHost,
+  routeUrl,
+  pipelinesApiUrl,
+  dspaApiUrls,
+  type InferenceServiceUrls,
+} from "./cluster/discover.js";
+export { podLogs, jobLogs, listPods, type LogOptions } from "./cluster/logs.js";
+export { deleteObjects, listManaged, MANAGED_SELECTOR, MANAGED_KINDS, type DeleteOptions, type DeleteResult } from "./cluster/delete.js";
+export { deployedObjects, describeDeployed, type DeployedObject } from "./cluster/status.js";
+export { deployRuntime, deployMcp, parseModelLocation, DEFAULT_RUNTIME_NAME, DEFAULT_SERVING_RUNTIME, DEFAULT_MCP_NAME, type DeployOptions, type Deployed } from "./cluster/deploy.js";
+export {
+  ClusterError,
+  ClusterTimeoutError,
+  ClusterConditionFailedError,
+  type ObjectRef,
+  type ClusterVerb,
+  type MissingPermission,
+} from "./cluster/errors.js";
+export {
+  PipelinesClient,
+  type PipelinesClientOptions,
+  type TokenSource,
+  type UploadPipelineOptions,
+  type UploadPipelineVersionOptions,
+  type PublishPipelineOptions,
+  type CreateRunOptions,
+  type ListRunsOptions,
+  type ListPipelineVersionsOptions,
+  type WaitForRunOptions,
+} from "./cluster/pipelines.js";
+export { PipelinesApiError, PipelinesWaitTimeoutError, type PipelinesTarget } from "./cluster/pipelines-errors.js";
+// The KFP wire types get a Kfp prefix here: plain "Pipeline" or "Run" would read as the diffusion ones.
+export {
+  RUNTIME_STATES,
+  TERMINAL_RUN_STATES,
+  type RuntimeState as KfpRuntimeState,
+  type Pipeline as KfpPipeline,
+  type PipelineVersion as KfpPipelineVersion,
+  type Run as KfpRun,
+  type PipelineTaskDetail as KfpTaskDetail,
+  type RunParameter,
+  type ListFilter as KfpListFilter,
+} from "./cluster/pipelines-types.js";
+export { taskPods, artifactLocations, artifactUrisIn, pipelineSpecOf, type TaskPod, type ArtifactLocation, type ArtifactLocationsOptions } from "./cluster/pipelines-run-details.js";
+export { pipelinesApiFromDspa, pipelineRootFromDspa, defaultToken, SERVICE_ACCOUNT_TOKEN_FILE, type PipelinesApiFromDspaOptions, type DefaultTokenOptions } from "./cluster/pipelines-dspa.js";

@@ -17,7 +17,7 @@ const notebooks = readdirSync(path.join(repoRoot, "notebooks")).filter((f) => f.
 
 describe("committed notebooks", () => {
   it("exist", () => {
-    expect(notebooks).toContain("1_experimentation.ipynb");
+    expect(notebooks).toEqual(["1_experimentation.ipynb", "2_fine_tuning.ipynb", "3_remote_inference.ipynb"]);
   });
   it.each(notebooks)("%s carries no outputs and runs on the tslab kernel", (name) => {
     const nb = read(path.join(repoRoot, "notebooks", name));
@@ -27,9 +27,10 @@ describe("committed notebooks", () => {
       expect(cell.execution_count ?? null).toBeNull();
     }
   });
-  it.each(notebooks)("%s imports the library by its package name only", (name) => {
+  it.each(notebooks)("%s imports the library by its package name, never by a path", (name) => {
     const src = read(path.join(repoRoot, "notebooks", name)).cells.map((c) => [c.source].flat().join("")).join("\n");
-    for (const m of src.matchAll(/from\s+"([^"]+)"/g)) expect(["diffusion-workbench", "tslab"]).toContain(m[1]);
+    // the library by name, tslab's display, and Node's own modules; never a path into the checkout
+    for (const m of src.matchAll(/from\s+"([^"]+)"/g)) expect(m[1]).toMatch(/^(diffusion-workbench|tslab|node:[a-z/_]+)$/);
   });
 });
 
@@ -50,5 +51,57 @@ describe("executing 1_experimentation headlessly", () => {
     expect(html).toContain("<progress");
     // every code cell ran and showed something (tslab reports no execution counts)
     expect(nb.cells.filter((c) => c.cell_type === "code").every((c) => (c.outputs ?? []).length > 0)).toBe(true);
+  }, 600_000);
+});
+
+describe("executing 3_remote_inference headlessly", () => {
+  it("starts the runtime and the MCP server locally, shows the V1, V2 and MCP pictures and the latency chart, and no cell fails", async () => {
+    await promisify(execFile)("bash", [path.join(repoRoot, "notebooks", "run.sh"), "3_remote_inference"], {
+      cwd: repoRoot,
+      maxBuffer: 16 << 20,
+      // DEPLOY=0: never a cluster (even where a kubeconfig exists), so the notebook starts its servers locally.
+      env: { ...process.env, MODEL_ID: "", DEPLOY: "0", DIFFUSERS_RUNTIME_URL: "", MCP_URL: "" },
+    });
+    const nb = read(path.join(repoRoot, "out", "notebooks", "3_remote_inference.ipynb"));
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
+    expect(outputs.filter((o) => o.name === "stderr")).toEqual([]);
+    const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
+    // V1: 1 picture, V2: 3, the MCP tool: 1
+    expect(html.match(/<img src="data:image\/(png|jpeg|webp);base64,/g)?.length).toBe(1 + 3 + 1);
+    expect(html.match(/window\.Plotly\.newPlot/g)?.length).toBe(1);
+    const text = outputs.map((o) => [o.text ?? ""].flat().join("")).join("\n");
+    expect(text).toContain("everything runs locally");
+    expect(text).toMatch(/runtime ready at http:\/\/127\.0\.0\.1:\d+/);
+    expect(text).toMatch(/generate_image: /);
+    expect(text).toMatch(/http:\/\/127\.0\.0\.1:\d+\/images\/[0-9TZ]+-[0-9a-f]+/);
+    expect(text).toContain("stopped 2 local server(s)");
+  }, 600_000);
+});
+
+describe("executing 2_fine_tuning headlessly", () => {
+  it("prepares and uploads the photos to the local S3 server, compiles the pipeline, says what would run, and generates with the stand-in pulled from S3", async () => {
+    await promisify(execFile)("bash", [path.join(repoRoot, "notebooks", "run.sh"), "2_fine_tuning"], {
+      cwd: repoRoot,
+      maxBuffer: 16 << 20,
+      // SUBMIT=0: never a cluster; AWS_S3_ENDPOINT unset: run.sh starts s3rver as the data connection.
+      env: { ...process.env, SUBMIT: "0", AWS_S3_ENDPOINT: "", INSTANCE_DATA: "", OUTPUT_DIR: path.join(repoRoot, "out", "notebook-2-test") },
+    });
+    const nb = read(path.join(repoRoot, "out", "notebooks", "2_fine_tuning.ipynb"));
+    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
+    expect(outputs.filter((o) => o.name === "stderr")).toEqual([]);
+    const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
+    // 4 prepared photos, 1 picture from the model pulled back from S3
+    expect(html.match(/<img src="data:image\/png;base64,/g)?.length).toBe(4 + 1);
+    expect(html).toContain("<td>prepare-data</td>");
+    expect(html).toContain("<td>export-onnx</td>");
+    expect(html).toContain(">MAX_TRAIN_STEPS</th><td style=\"text-align:left\">800<");
+    const text = outputs.map((o) => [o.text ?? ""].flat().join("")).join("\n");
+    expect(text).toMatch(/rejected photo-0\.png: duplicate/);
+    expect(text).toMatch(/rejected thumbnail\.png: too-small/);
+    expect(text).toContain("uploaded to s3://models/dreambooth/v1/");
+    expect(text).toContain("would upload the pipeline 'dreambooth-sd3-lora'");
+    expect(text).toContain("stand-in: published the built-in tiny model at s3://models/models/v1/rhteddy/onnx");
   }, 600_000);
 });

@@ -59,7 +59,7 @@ export function registerGenerate(program: Command): void {
     .option("--negative-prompt-3 <text>", "SD3: negative prompt for the T5 encoder")
     .option("--max-sequence-length <n>", "SD3: T5 tokens, up to 512 (default 256)", int)
     .option("--image <file>", "image-to-image: the init image (PNG, JPEG or WebP)")
-    .option("--strength <x>", "image-to-image: how much to change, in (0, 1] (default 0.8)", num)
+    .option("--strength <x>", "image-to-image: how much to change, in (0, 1] (default: the family's, as diffusers: 0.8 SD 1.x/2.x and LCM, 0.3 SDXL, 0.6 SD3)", num)
     .option("-s, --steps <n>", "number of denoising steps (default 50)", int)
     .option("-g, --guidance <w>", "classifier-free guidance scale; <= 1 disables it (default 7.5)", num)
     .option("-W, --width <px>", "width in pixels, a multiple of 8 (default: the model's)", int)

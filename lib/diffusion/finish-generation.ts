@@ -28,7 +28,9 @@ export interface FinishGeneration {
   seed: number;
   options: GenerateOptions;
   /** Stage timings so far; decode, post-process and totals are added here. */
-  timings: Pick<Timings, "tokenizeMs" | "textEncoderMs" | "denoiseMs" | "stepMs">;
+  timings: Pick<Timings, "tokenizeMs" | "textEncoderMs" | "imageEncodeMs" | "denoiseMs" | "stepMs">;
+  /** The timesteps that ran, when not all of the scheduler's (image-to-image). */
+  timesteps?: readonly number[];
   /** performance.now() at the start of generate, and the components' session.run total then. */
   startedAt: number;
   runMsAtStart: number;
@@ -50,7 +52,7 @@ export async function finishGeneration(x: FinishGeneration): Promise<GenerateRes
     images,
     seed: x.seed,
     scheduler: x.scheduler.className,
-    timesteps: [...x.scheduler.timesteps],
+    timesteps: [...(x.timesteps ?? x.scheduler.timesteps)],
     options: x.options,
     timings: {
       ...x.timings,

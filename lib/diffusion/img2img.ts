@@ -2,10 +2,13 @@
  * Image-to-image stages (SDEdit, Meng et al. 2022): encode the init image to latents, keep the
  * tail of the schedule that `strength` selects, and noise the latents to its first timestep with
  * the scheduler's forward process q(x_t | x_0). Arithmetic and generator draw order as diffusers'
- * StableDiffusionImg2ImgPipeline (get_timesteps, prepare_latents).
+ * img2img pipelines (get_timesteps, prepare_latents), which differ per family in how `strength`
+ * picks the schedule: see the three schedule functions.
  */
 import { InvalidInputError } from "../errors.js";
+import { LCMScheduler } from "../schedulers/lcm.js";
 import type { Scheduler } from "../schedulers/scheduler.js";
+import type { VaeScaling } from "./decode.js";
 import type { TorchGenerator } from "./generator.js";
 import type { Latents } from "./latents.js";
 
@@ -14,27 +17,67 @@ export interface Img2ImgSchedule {
   timesteps: number[];
   /** diffusers' reported step count: num_inference_steps - t_start. */
   numSteps: number;
+  /** Index of the first timestep that runs (0 for LCM, whose schedule is rebuilt for the strength). */
   tStart: number;
 }
 
-/**
- * diffusers' get_timesteps: init_timestep = min(int(steps * strength), steps),
- * t_start = max(steps - init_timestep, 0), timesteps = scheduler.timesteps[t_start * order:].
- * Call after `scheduler.setTimesteps(steps)`.
- */
-export function img2imgSchedule(scheduler: Scheduler, numInferenceSteps: number, strength: number): Img2ImgSchedule {
-  // int() truncates; the product in float64, as Python multiplies an int by a float.
-  const initTimestep = Math.min(Math.trunc(numInferenceSteps * strength), numInferenceSteps);
-  const tStart = Math.max(numInferenceSteps - initTimestep, 0);
+/** The scheduler's timesteps from t_start on (refused when none is left). */
+function tail(scheduler: Scheduler, numInferenceSteps: number, strength: number, tStart: number): Img2ImgSchedule {
   const timesteps = scheduler.timesteps.slice(tStart * scheduler.order);
   if (timesteps.length === 0) {
     throw new InvalidInputError(
       "strength",
-      `${strength} with ${numInferenceSteps} steps leaves no denoising step (int(steps * strength) = ${initTimestep})`,
+      `${strength} with ${numInferenceSteps} steps leaves no denoising step (int(steps * strength) = ${numInferenceSteps - tStart})`,
       `at least ${Math.ceil(1 / numInferenceSteps * 1e6) / 1e6} for ${numInferenceSteps} steps, or more steps`,
     );
   }
   return { timesteps, numSteps: numInferenceSteps - tStart, tStart };
+}
+
+/**
+ * diffusers' get_timesteps of the SD 1.x/2.x and SDXL img2img pipelines:
+ * init_timestep = min(int(steps * strength), steps), t_start = max(steps - init_timestep, 0),
+ * timesteps = scheduler.timesteps[t_start * order:]. Call after `scheduler.setTimesteps(steps)`.
+ */
+export function img2imgSchedule(scheduler: Scheduler, numInferenceSteps: number, strength: number): Img2ImgSchedule {
+  // int() truncates; the product in float64, as Python multiplies an int by a float.
+  const initTimestep = Math.min(Math.trunc(numInferenceSteps * strength), numInferenceSteps);
+  return tail(scheduler, numInferenceSteps, strength, Math.max(numInferenceSteps - initTimestep, 0));
+}
+
+/**
+ * StableDiffusion3Img2ImgPipeline.get_timesteps (diffusers v0.29.2) truncates the other way round:
+ * t_start = int(max(steps - steps * strength, 0)), so 10 steps at strength 0.75 run 8 steps (SD's
+ * rule runs 7) and any strength > 0 runs at least one. Call after `scheduler.setTimesteps(steps)`;
+ * the scheduler's step index then starts at t_start (set_begin_index), which the flow-matching
+ * scheduler's addNoise (scale_noise) finds from the first timestep.
+ */
+export function sd3Img2ImgSchedule(scheduler: Scheduler, numInferenceSteps: number, strength: number): Img2ImgSchedule {
+  const initTimestep = Math.min(numInferenceSteps * strength, numInferenceSteps);
+  return tail(scheduler, numInferenceSteps, strength, Math.trunc(Math.max(numInferenceSteps - initTimestep, 0)));
+}
+
+/**
+ * LatentConsistencyModelImg2ImgPipeline hands `strength` to LCMScheduler.set_timesteps, which
+ * picks num_inference_steps steps out of the shortened distillation schedule: all n steps run,
+ * from a lower first timestep (4 steps at strength 0.5: 499, 379, 259, 139). It replaces the
+ * scheduler's timesteps. Any other scheduler (diffusers' LCM pipeline cannot run one here) gets
+ * the generic tail of `img2imgSchedule` after `setTimesteps(steps)`.
+ */
+export function lcmImg2imgSchedule(scheduler: Scheduler, numInferenceSteps: number, strength: number): Img2ImgSchedule {
+  if (!(scheduler instanceof LCMScheduler)) {
+    scheduler.setTimesteps(numInferenceSteps);
+    return img2imgSchedule(scheduler, numInferenceSteps, strength);
+  }
+  scheduler.setTimesteps(numInferenceSteps, strength);
+  return { timesteps: [...scheduler.timesteps], numSteps: numInferenceSteps, tStart: 0 };
+}
+
+/** `strength` alone, without `image`, is a mistake (text-to-image would ignore it). */
+export function requireImageForStrength(o: { image?: unknown; strength?: number }): void {
+  if (o.strength !== undefined && o.image === undefined) {
+    throw new InvalidInputError("strength", "is used only for image-to-image", "strength together with image");
+  }
 }
 
 const f = Math.fround;
@@ -62,13 +105,15 @@ export function sampleLatentDistribution(parameters: Float32Array, dims: readonl
 }
 
 /**
- * diffusers' prepare_latents for image-to-image: the encoded image's latents times the VAE's
- * scaling_factor, repeated to `batch`, plus the scheduler's forward noise at `t` with noise drawn
- * from the generator after the latent sample (or the caller's noise).
+ * diffusers' prepare_latents for image-to-image: the encoded image's latents moved into the
+ * denoiser's latent space, (z - shift_factor) * scaling_factor (shift 0 but for SD3's VAE),
+ * repeated to `batch`, plus the scheduler's forward noise at `t` (addNoise: add_noise, or
+ * flow matching's scale_noise) with noise drawn from the generator after the latent sample (or
+ * the caller's noise).
  */
 export function noisedInitLatents(
   imageLatents: Latents,
-  scalingFactor: number,
+  vae: VaeScaling,
   batch: number,
   scheduler: Scheduler,
   t: number,
@@ -77,8 +122,9 @@ export function noisedInitLatents(
 ): { latents: Latents; noise: Float32Array } {
   const [b, c, h, w] = imageLatents.dims;
   if (batch % b !== 0) throw new RangeError(`cannot repeat ${b} image latents to a batch of ${batch}`);
-  const sf = f(scalingFactor);
-  const one = imageLatents.data.map((v) => f(sf * v));
+  const sf = f(vae.scalingFactor);
+  const shift = f(vae.shiftFactor);
+  const one = shift === 0 ? imageLatents.data.map((v) => f(sf * v)) : imageLatents.data.map((v) => f(f(v - shift) * sf));
   const init = new Float32Array(batch * c * h * w);
   for (let r = 0; r < batch / b; r++) init.set(one, r * one.length);
   let noise: Float32Array;

@@ -1,8 +1,9 @@
 /**
- * Text-to-image for Stable Diffusion 3 and 3.5 (StableDiffusion3Pipeline and its optimum ONNX export),
- * on ONNX Runtime. `generate` reads as diffusers' pipeline: check, encode with CLIP-L, CLIP-G and T5,
- * prepare the 16-channel latents, denoise with the rectified-flow Euler scheduler, decode with the
- * VAE's scaling and shift factors.
+ * Text-to-image and image-to-image for Stable Diffusion 3 and 3.5 (StableDiffusion3Pipeline,
+ * StableDiffusion3Img2ImgPipeline and their optimum ONNX exports), on ONNX Runtime. `generate` reads
+ * as diffusers' pipelines: check, encode with CLIP-L, CLIP-G and T5, prepare the 16-channel latents
+ * (from noise, or from the init image), denoise with the rectified-flow Euler scheduler, decode
+ * with the VAE's scaling and shift factors.
  */
 import path from "node:path";
 import { throwIfCancelled, InvalidInputError, ModelLoadError } from "../errors.js";
@@ -37,10 +38,15 @@ import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 import { perPrompt, promptList } from "./resolve-request.js";
 import { withComponent } from "./with-component.js";
 import { finishGeneration } from "./finish-generation.js";
+import { initLatents, readRequestImage } from "./encode-image.js";
+import { requireImageForStrength, sd3Img2ImgSchedule } from "./img2img.js";
+import type { InitImage } from "../images/init-image.js";
 import type { GenerateResult, RunOptions } from "./stable-diffusion.js";
 
 /** The request fields SD3 uses beyond SD 1.x's. */
-const SD3_FIELDS = ["prompt_2", "negative_prompt_2", "prompt_3", "negative_prompt_3", "max_sequence_length"] as const;
+const SD3_FIELDS = ["prompt_2", "negative_prompt_2", "prompt_3", "negative_prompt_3", "max_sequence_length", "image", "strength"] as const;
+/** StableDiffusion3Img2ImgPipeline's default strength. */
+export const SD3_DEFAULT_STRENGTH = 0.6;
 
 /** StableDiffusion3Pipeline.__call__ defaults that differ from the shared schema's (50 steps, 7.5). */
 export const SD3_DEFAULTS = { num_inference_steps: 28, guidance_scale: 7.0 } as const;
@@ -187,6 +193,7 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     const given = Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined));
     const o = parseGenerateOptions({ ...SD3_DEFAULTS, ...given });
     rejectUnusedFields(o, SD3_FIELDS, "SD3");
+    requireImageForStrength(o);
     const c = this.config;
     const multiple = c.vaeScaleFactor * c.patchSize;
     const largest = c.posEmbedMaxSize * multiple;
@@ -214,8 +221,14 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     const signal = run.signal;
     const check = () => throwIfCancelled(signal);
 
-    // 1. Check inputs.
-    const o = this.resolve(input);
+    // 1. Check inputs; an init image is decoded first, its size is the default output size.
+    let o = this.resolve(input);
+    let init: InitImage | undefined;
+    let imageEncodeMs: number | undefined;
+    if (o.image !== undefined) {
+      const sizeMultiple = this.config.vaeScaleFactor * this.config.patchSize;
+      ({ options: o, image: init, ms: imageEncodeMs } = await readRequestImage(input, o, { sizeMultiple, resolve: (i) => this.resolve(i), components: this.components }));
+    }
     const prompts = promptList(o.prompt);
     const guided = doesGuidance(o.guidance_scale);
     const n = o.num_images_per_prompt;
@@ -255,11 +268,25 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     const textEncoderMs = performance.now() - t - tokenizeMs;
     check();
 
-    // 3. Timesteps and initial latents (randn, as prepare_latents; FlowMatch's init sigma is 1).
+    // 3. Timesteps and initial latents: randn, as prepare_latents (FlowMatch's init sigma is 1), or
+    //    (image-to-image) the encoded image, (z - shift_factor) * scaling_factor, moved along the
+    //    flow to the first sigma kept: sigma noise + (1 - sigma) z (scale_noise). Generator order as
+    //    diffusers: the latent sample, then the noise.
     scheduler.setTimesteps(o.num_inference_steps);
     const dims = latentShape(batch, this.config.latentChannels, o.height, o.width, this.config.vaeScaleFactor);
-    const latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
-    const initialNoise: Latents = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
+    let timesteps: readonly number[] | undefined;
+    let latents0: Latents;
+    let initialNoise: Latents;
+    if (init) {
+      const schedule = sd3Img2ImgSchedule(scheduler, o.num_inference_steps, o.strength ?? SD3_DEFAULT_STRENGTH);
+      const start = await initLatents({ components: this.components, image: init, schedule, scheduler, vae: this.config.vae, batch, generator, givenNoise: run.latents, signal });
+      imageEncodeMs = imageEncodeMs! + start.encodeMs;
+      ({ timesteps, latents: latents0, noise: initialNoise } = start);
+    } else {
+      latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
+      initialNoise = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
+    }
+    check();
 
     // 4. Denoise.
     const transformerBatch = guided ? 2 * batch : batch;
@@ -268,6 +295,7 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
       denoise({
         scheduler,
         latents: latents0.data,
+        timesteps,
         guidanceScale: o.guidance_scale,
         generator,
         eta: o.eta,
@@ -292,7 +320,8 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
       scheduler,
       seed,
       options: o,
-      timings: { tokenizeMs, textEncoderMs, denoiseMs, stepMs },
+      timings: { tokenizeMs, textEncoderMs, ...(init ? { imageEncodeMs } : {}), denoiseMs, stepMs },
+      timesteps,
       startedAt: t0,
       runMsAtStart: runMs0,
       initialNoise,

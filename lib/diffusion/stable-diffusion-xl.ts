@@ -1,7 +1,8 @@
 /**
- * Text-to-image for Stable Diffusion XL (StableDiffusionXLPipeline and its optimum ONNX export), on
- * ONNX Runtime. `generate` reads as diffusers' pipeline: check, encode with both text encoders,
- * micro-conditioning, prepare latents, denoise, decode.
+ * Text-to-image and image-to-image for Stable Diffusion XL (StableDiffusionXLPipeline,
+ * StableDiffusionXLImg2ImgPipeline without refiner options, and their optimum ONNX exports), on ONNX
+ * Runtime. `generate` reads as diffusers' pipelines: check, encode with both text encoders,
+ * micro-conditioning, prepare latents (from noise, or from the init image), denoise, decode.
  */
 import path from "node:path";
 import { throwIfCancelled, ModelLoadError } from "../errors.js";
@@ -34,6 +35,9 @@ import { perPrompt, promptList, resolveImageSize } from "./resolve-request.js";
 import { addTimeIds, checkAddEmbeddingSize, microConditioning, timeIdsRows } from "./sdxl-micro-conditioning.js";
 import { withComponent } from "./with-component.js";
 import { finishGeneration } from "./finish-generation.js";
+import { initLatents, readRequestImage } from "./encode-image.js";
+import { img2imgSchedule, requireImageForStrength } from "./img2img.js";
+import type { InitImage } from "../images/init-image.js";
 import type { GenerateResult, RunOptions } from "./stable-diffusion.js";
 
 /** SDXL base's UNet sample_size (128 latents = 1024 px), for a folder without unet/config.json. */
@@ -46,7 +50,9 @@ const FORCE_ZEROS_DEFAULT = true;
 const TIME_IDS = 6;
 
 /** The request fields SDXL uses beyond SD 1.x's. */
-const SDXL_FIELDS = ["prompt_2", "negative_prompt_2", "original_size", "target_size", "crops_coords_top_left"] as const;
+const SDXL_FIELDS = ["prompt_2", "negative_prompt_2", "original_size", "target_size", "crops_coords_top_left", "image", "strength"] as const;
+/** StableDiffusionXLImg2ImgPipeline's default strength (SD 1.x's is 0.8). */
+export const SDXL_DEFAULT_STRENGTH = 0.3;
 
 interface XLContracts {
   textEncoder: SdxlTextEncoderContract;
@@ -151,6 +157,7 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
   resolve(input: GenerateOptionsInput | GenerateOptions): GenerateOptions & { width: number; height: number } {
     const o = parseGenerateOptions(input);
     rejectUnusedFields(o, SDXL_FIELDS, "SDXL");
+    requireImageForStrength(o);
     const { width, height } = resolveImageSize(o, this.config);
     const count = promptList(o.prompt).length;
     perPrompt("negative_prompt", o.negative_prompt, count);
@@ -166,8 +173,14 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
     const signal = run.signal;
     const check = () => throwIfCancelled(signal);
 
-    // 1. Check inputs.
-    const o = this.resolve(input);
+    // 1. Check inputs; an init image is decoded first, its size is the default output size.
+    let o = this.resolve(input);
+    let init: InitImage | undefined;
+    let imageEncodeMs: number | undefined;
+    if (o.image !== undefined) {
+      const sizeMultiple = this.config.vaeScaleFactor * this.config.latentMultiple;
+      ({ options: o, image: init, ms: imageEncodeMs } = await readRequestImage(input, o, { sizeMultiple, resolve: (i) => this.resolve(i), components: this.components }));
+    }
     const prompts = promptList(o.prompt);
     const guided = doesGuidance(o.guidance_scale);
     const n = o.num_images_per_prompt;
@@ -203,15 +216,28 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
     const textEncoderMs = performance.now() - t - tokenizeMs;
     check();
 
-    // 3. Micro-conditioning: the same time ids for every row, negative rows included.
+    // 3. Micro-conditioning: the same time ids for every row, negative rows included; sizes default
+    //    to the output size (image-to-image: the init image's, as the img2img pipeline's latents give).
     const unetBatch = guided ? 2 * batch : batch;
     const timeIds = timeIdsRows(addTimeIds(microConditioning(o, o.height, o.width)), unetBatch);
 
-    // 4. Timesteps and initial latents.
+    // 4. Timesteps and initial latents: noise, or (image-to-image) the encoded image noised to the
+    //    first timestep get_timesteps keeps. Generator order as diffusers: the latent sample, then the noise.
     scheduler.setTimesteps(o.num_inference_steps);
     const dims = latentShape(batch, this.config.latentChannels, o.height, o.width, this.config.vaeScaleFactor);
-    const latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
-    const initialNoise: Latents = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
+    let timesteps: readonly number[] | undefined;
+    let latents0: Latents;
+    let initialNoise: Latents;
+    if (init) {
+      const schedule = img2imgSchedule(scheduler, o.num_inference_steps, o.strength ?? SDXL_DEFAULT_STRENGTH);
+      const start = await initLatents({ components: this.components, image: init, schedule, scheduler, vae: this.config.vae, batch, generator, givenNoise: run.latents, signal });
+      imageEncodeMs = imageEncodeMs! + start.encodeMs;
+      ({ timesteps, latents: latents0, noise: initialNoise } = start);
+    } else {
+      latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
+      initialNoise = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
+    }
+    check();
 
     // 5. Denoise.
     t = performance.now();
@@ -219,6 +245,7 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
       denoise({
         scheduler,
         latents: latents0.data,
+        timesteps,
         guidanceScale: o.guidance_scale,
         generator,
         eta: o.eta,
@@ -243,7 +270,8 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
       scheduler,
       seed,
       options: o,
-      timings: { tokenizeMs, textEncoderMs, denoiseMs, stepMs },
+      timings: { tokenizeMs, textEncoderMs, ...(init ? { imageEncodeMs } : {}), denoiseMs, stepMs },
+      timesteps,
       startedAt: t0,
       runMsAtStart: runMs0,
       initialNoise,

@@ -1,13 +1,14 @@
 /**
  * Text-to-image and image-to-image for the SD 1.x/2.x family (StableDiffusionPipeline,
  * StableDiffusionImg2ImgPipeline and their ONNX exports, SD-Turbo included) and for Latent
- * Consistency Models (LatentConsistencyModelPipeline), on ONNX Runtime. `generate` reads as the
- * algorithm: check, encode, prepare latents (from noise, or from the init image), denoise, decode.
+ * Consistency Models (LatentConsistencyModelPipeline and LatentConsistencyModelImg2ImgPipeline), on
+ * ONNX Runtime. `generate` reads as the algorithm: check, encode, prepare latents (from noise, or
+ * from the init image), denoise, decode.
  *
- * LCM differs in three places, as diffusers' LCM pipeline: the guidance scale reaches the UNet as
+ * LCM differs in four places, as diffusers' LCM pipelines: the guidance scale reaches the UNet as
  * its `timestep_cond` embedding instead of classifier-free guidance (one UNet batch, no negative
- * prompt), the LCMScheduler draws fresh noise between steps, and its defaults are 4 steps at
- * guidance 8.5.
+ * prompt), the LCMScheduler draws fresh noise between steps, image-to-image's `strength` shortens
+ * LCMScheduler's schedule instead of cutting its tail, and its defaults are 4 steps at guidance 8.5.
  */
 import path from "node:path";
 import { throwIfCancelled, InvalidInputError, ModelLoadError } from "../errors.js";
@@ -21,11 +22,9 @@ import {
   toFloat32,
   unetContract,
   vaeDecoderContract,
-  vaeEncoderContract,
   type TextEncoderContract,
   type UNetContract,
   type VaeDecoderContract,
-  type VaeEncoderContract,
 } from "../onnx/contracts.js";
 import { resolveDtype } from "../onnx/dtype.js";
 import { providerOrder, type ExecutionProviderName } from "../onnx/providers.js";
@@ -36,13 +35,14 @@ import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler } from "../schedulers/scheduler.js";
 import { CLIPTokenizer } from "../tokenizers/clip.js";
 import { toRgb8, toUnitHWC, type RgbImage } from "../images/postprocess.js";
-import { initImageSize, prepareInitImage, readInitImage, type InitImage } from "../images/init-image.js";
+import type { InitImage } from "../images/init-image.js";
 import { decodeLatents, type DecodedImages } from "./decode.js";
 import { encodeTokens, tokenize, type PromptEmbeddings } from "./encode-prompt.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
 import { guidanceScaleEmbedding } from "./guidance-embedding.js";
-import { img2imgSchedule, noisedInitLatents, sampleLatentDistribution } from "./img2img.js";
+import { initLatents, readRequestImage } from "./encode-image.js";
+import { img2imgSchedule, lcmImg2imgSchedule, requireImageForStrength } from "./img2img.js";
 import { duplicateBatch, latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
@@ -57,7 +57,7 @@ import { withComponent } from "./with-component.js";
 const LEGACY_VAE_SCALING_FACTOR = 0.18215;
 /** SD 1.x UNet sample_size (64 latents = 512 px), the default size of legacy exports without a unet config. */
 const LEGACY_UNET_SAMPLE_SIZE = 64;
-/** diffusers' StableDiffusionImg2ImgPipeline default strength. */
+/** diffusers' StableDiffusionImg2ImgPipeline and LatentConsistencyModelImg2ImgPipeline default strength. */
 export const DEFAULT_STRENGTH = 0.8;
 /** diffusers' LatentConsistencyModelPipeline defaults, used when a request to an LCM model leaves them out. */
 export const LCM_DEFAULTS = { num_inference_steps: 4, guidance_scale: 8.5 } as const;
@@ -134,9 +134,6 @@ interface FamilyConfig extends DenoiserConfig {
 }
 
 export class StableDiffusionPipeline implements TextToImagePipeline {
-  /** Recognised on the first image-to-image request (the encoder is optional in model folders). */
-  private vaeEncoder: VaeEncoderContract | undefined;
-
   private constructor(
     readonly index: ModelIndex,
     readonly tokenizer: CLIPTokenizer,
@@ -257,7 +254,7 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
         : input,
     );
     if (this.isLcm) {
-      rejectUnusedFields(o, [], "LCM");
+      rejectUnusedFields(o, ["image", "strength"], "LCM");
       if (o.negative_prompt !== undefined) {
         throw new InvalidInputError(
           "negative_prompt",
@@ -268,9 +265,7 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     } else {
       rejectUnusedFields(o, ["image", "strength"], "SD 1.x/2.x");
     }
-    if (o.strength !== undefined && o.image === undefined) {
-      throw new InvalidInputError("strength", "is used only for image-to-image", "strength together with image");
-    }
+    requireImageForStrength(o);
     const { width, height } = resolveImageSize(o, this.config);
     perPrompt("negative_prompt", o.negative_prompt, promptList(o.prompt).length);
     if (o.scheduler !== undefined) createScheduler(this.config.schedulerConfig, o.scheduler);
@@ -288,18 +283,8 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     let init: InitImage | undefined;
     let imageEncodeMs = 0;
     if (o.image !== undefined) {
-      const t = performance.now();
-      const decoded = await readInitImage(o.image);
-      const given = input as { width?: unknown; height?: unknown };
-      if (given.width === undefined || given.height === undefined) {
-        const size = initImageSize(decoded, this.sizeMultiple);
-        o = this.resolve({ ...o, width: (given.width as number | undefined) ?? size.width, height: (given.height as number | undefined) ?? size.height });
-      }
-      if (!(await this.components.has("vae_encoder"))) {
-        throw new InvalidInputError("image", `this model folder has no vae_encoder/, which image-to-image needs (${this.dir})`, "text-to-image only for this model");
-      }
-      init = await prepareInitImage(decoded, o.width, o.height);
-      imageEncodeMs += performance.now() - t;
+      const read = await readRequestImage(input, o, { sizeMultiple: this.sizeMultiple, resolve: (i) => this.resolve(i), components: this.components });
+      ({ options: o, image: init, ms: imageEncodeMs } = read);
     }
     const prompts = Array.isArray(o.prompt) ? o.prompt : [o.prompt];
     const negatives = prompts.map((_, i) =>
@@ -340,13 +325,12 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     let latents0: Latents;
     let initialNoise: Latents;
     if (init) {
-      timesteps = img2imgSchedule(scheduler, o.num_inference_steps, o.strength ?? DEFAULT_STRENGTH).timesteps;
-      const te = performance.now();
-      const imageLatents = await this.encodeImage(init, generator, signal);
-      imageEncodeMs += performance.now() - te;
-      const noised = noisedInitLatents(imageLatents, this.config.vae.scalingFactor, batch, scheduler, timesteps[0], generator, run.latents);
-      latents0 = noised.latents;
-      initialNoise = { data: noised.noise, dims };
+      // LCM: strength shortens LCMScheduler's own schedule (all steps run); SD: the tail get_timesteps keeps.
+      const strength = o.strength ?? DEFAULT_STRENGTH;
+      const schedule = this.isLcm ? lcmImg2imgSchedule(scheduler, o.num_inference_steps, strength) : img2imgSchedule(scheduler, o.num_inference_steps, strength);
+      const start = await initLatents({ components: this.components, image: init, schedule, scheduler, vae: this.config.vae, batch, generator, givenNoise: run.latents, signal });
+      imageEncodeMs += start.encodeMs;
+      ({ timesteps, latents: latents0, noise: initialNoise } = start);
     } else {
       timesteps = scheduler.timesteps;
       latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
@@ -422,24 +406,6 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       },
       ...(run.returnTensors ? { tensors: { initialNoise, finalLatents, images: unit, decoded } } : {}),
     };
-  }
-
-  /**
-   * The init image through the VAE encoder: `latent_parameters` sampled with the generator
-   * (DiagonalGaussianDistribution.sample), or the graph's own `latent_sample` (older exports; they
-   * sample inside the graph and draw nothing from the generator).
-   */
-  private async encodeImage(image: InitImage, generator: TorchGenerator, signal?: AbortSignal): Promise<Latents> {
-    const session = await this.components.acquire("vae_encoder");
-    try {
-      const c = (this.vaeEncoder ??= vaeEncoderContract(session));
-      const out = await session.run({ sample: floatTensor(c.inputType, image.data, [1, 3, image.height, image.width]) }, signal);
-      const t = out[c.output];
-      const dims = [...t.dims] as Latents["dims"];
-      return c.output === "latent_parameters" ? sampleLatentDistribution(toFloat32(t), dims, generator) : { data: toFloat32(t), dims };
-    } finally {
-      await this.components.release("vae_encoder");
-    }
   }
 
   /** One UNet evaluation; with attention slicing the guided batch runs as two half batches. */

@@ -4,7 +4,8 @@
  * f(x, t) = c_skip(t) x + c_out(t) x0(x, t); the sampler then re-noises that estimate to the next,
  * lower timestep with fresh noise from the caller's generator. Timesteps are a subset of the
  * `original_inference_steps` schedule the model was distilled on. Port of diffusers v0.27.2
- * `LCMScheduler` (custom timestep lists, strength and dynamic thresholding are not ported).
+ * `LCMScheduler` (v0.29.2's `strength` for image-to-image included; custom timestep lists and dynamic
+ * thresholding are not ported).
  */
 import { InvalidInputError } from "../errors.js";
 import { addNoiseVp, checkSameLength } from "./add-noise.js";
@@ -118,15 +119,30 @@ export class LCMScheduler implements Scheduler {
     return this._timesteps;
   }
 
-  /** n steps picked evenly (from the top) out of the distillation schedule k-1, 2k-1, ..., T-1. */
-  setTimesteps(numInferenceSteps: number): void {
+  /**
+   * n steps picked evenly (from the top) out of the distillation schedule k-1, 2k-1, ..., T-1. With
+   * `strength` < 1 (image-to-image, as diffusers' LatentConsistencyModelImg2ImgPipeline passes it)
+   * the distillation schedule is cut to its first int(original_inference_steps * strength) entries
+   * before the n steps are picked, so the loop still runs n steps, from a lower noise level.
+   */
+  setTimesteps(numInferenceSteps: number, strength = 1.0): void {
     const c = this.config;
     const original = c.original_inference_steps;
     checkNumInferenceSteps(numInferenceSteps, Math.min(original, c.num_train_timesteps));
+    if (!(strength > 0 && strength <= 1)) throw new InvalidInputError("strength", `${strength} is out of range`, "a number in (0, 1]");
     const k = Math.floor(c.num_train_timesteps / original);
-    const descending = Array.from({ length: original }, (_, i) => (original - i) * k - 1);
-    // np.floor(np.linspace(0, original, n, endpoint=False))
-    const step = original / numInferenceSteps;
+    // int(original_steps * strength): the product in float64, truncated, as Python does
+    const kept = Math.trunc(original * strength);
+    if (Math.floor(kept / numInferenceSteps) < 1) {
+      throw new InvalidInputError(
+        "strength",
+        `${strength} keeps ${kept} of the ${original} distillation timesteps, fewer than num_inference_steps ${numInferenceSteps}`,
+        `at least ${numInferenceSteps / original} for ${numInferenceSteps} steps, or fewer steps`,
+      );
+    }
+    const descending = Array.from({ length: kept }, (_, i) => (kept - i) * k - 1);
+    // np.floor(np.linspace(0, kept, n, endpoint=False))
+    const step = kept / numInferenceSteps;
     this._timesteps = Array.from({ length: numInferenceSteps }, (_, i) => descending[Math.floor(i * step)]);
     this.stepIndex = undefined;
   }

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { InvalidInputError } from "../../lib/index.js";
+import { InvalidInputError } from "../../lib/errors.js";
 
 export const MANIFESTS = {
   servingRuntime: "servingruntime.yaml",
@@ -22,11 +22,11 @@ export const MANIFESTS = {
 } as const;
 export type ManifestName = keyof typeof MANIFESTS;
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/;
-const TEXT = /^[^"\\\n]*$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/;
+export const TEXT = /^[^"\\\n]*$/;
 
-interface Variable {
+export interface Variable {
   default?: string;
   pattern: RegExp;
   allowed: string;
@@ -72,10 +72,15 @@ export function manifestsDir(): string {
 
 /** Fill `${NAME}` placeholders; every one must be a known variable with a valid value. */
 export function renderTemplate(text: string, vars: ManifestVariables, source = "template"): string {
+  return fillTemplate(text, vars, VARIABLES, source);
+}
+
+/** `renderTemplate` over another set of variables (the MCP server's manifests declare their own). */
+export function fillTemplate(text: string, vars: Partial<Record<string, string>>, variables: Record<string, Variable>, source = "template"): string {
   return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-    if (!Object.hasOwn(VARIABLES, name)) throw new InvalidInputError(name, `is not a variable of ${source}`, Object.keys(VARIABLES).join(", "));
-    const spec: Variable = VARIABLES[name as VariableName];
-    const value = vars[name as VariableName] ?? spec.default;
+    if (!Object.hasOwn(variables, name)) throw new InvalidInputError(name, `is not a variable of ${source}`, Object.keys(variables).join(", "));
+    const spec: Variable = variables[name];
+    const value = vars[name] ?? spec.default;
     if (value === undefined || value === "") throw new InvalidInputError(name, `is required by ${source}`, spec.allowed);
     if (!spec.pattern.test(value)) throw new InvalidInputError(name, `'${value}' is not valid`, spec.allowed);
     return value;

@@ -80,7 +80,7 @@ describe("image-to-image latents follow diffusers' prepare_latents", () => {
       const { timesteps } = img2imgSchedule(scheduler, c.steps, c.strength);
       const generator = new TorchGenerator(c.seed);
       const sample = sampleLatentDistribution(params, [1, 2 * ch, h, w], generator);
-      const { latents } = noisedInitLatents(sample, 0.18215, c.images_per_prompt, scheduler, timesteps[0], generator);
+      const { latents } = noisedInitLatents(sample, { scalingFactor: 0.18215, shiftFactor: 0 }, c.images_per_prompt, scheduler, timesteps[0], generator);
       expect(latents.dims).toEqual(c.latents_shape);
       // relative to the value: exp(0.5 * logvar) reaches exp(10), so latents reach thousands
       const ref = f32(c.latents);

@@ -32,6 +32,15 @@ describe("notebook helpers", () => {
     expect([...(await sharp(pngs[1]).raw().toBuffer())]).toEqual([...blue.data]);
   });
 
+  it("shows encoded PNG, JPEG and WebP bytes as they came, with their own content type", async () => {
+    const jpeg = await sharp(Buffer.from(red.data), { raw: { width: 2, height: 1, channels: 3 } }).jpeg().toBuffer();
+    const webp = await sharp(Buffer.from(blue.data), { raw: { width: 2, height: 1, channels: 3 } }).webp({ lossless: true }).toBuffer();
+    const html = await imageGridHtml([[{ image: jpeg }, { image: webp }]]);
+    expect(html).toContain(`data:image/jpeg;base64,${jpeg.toString("base64")}`);
+    expect(html).toContain(`data:image/webp;base64,${webp.toString("base64")}`);
+    await expect(imageGridHtml([[{ image: Uint8Array.from([1, 2, 3, 4]) }]])).rejects.toThrow(/image.*PNG, JPEG or WebP/);
+  });
+
   it("draws charts from the data with the plotly library loaded once", () => {
     const html = plotHtml([{ type: "scatter", mode: "lines", name: "step time", x: [1, 2], y: [0.5, 0.25] }], { title: "per step", yTitle: "s" });
     expect(html).toMatch(/<div id="plot-[0-9a-f]{12}"/);

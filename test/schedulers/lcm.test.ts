@@ -1,9 +1,17 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../lib/errors.js";
 import { DEFAULTS, LCMScheduler } from "../../lib/schedulers/lcm.js";
 import { caseConfig, expectLoopMatches, loadFixture } from "./reference-loop.js";
 
 const fixture = loadFixture("lcm");
+/** LCMScheduler.set_timesteps(n, strength=...) of diffusers v0.29.2 (test/reference/img2img_families.py). */
+const strengthCases = (
+  JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../fixtures/img2img/families.json"), "utf8")) as {
+    lcm: { steps: number; strength: number; error?: boolean; timesteps?: number[] }[];
+  }
+).lcm;
 
 describe("LCMScheduler", () => {
   it("keeps the class defaults of diffusers v0.27.2", () => {
@@ -43,5 +51,18 @@ describe("LCMScheduler", () => {
     const two = new LCMScheduler();
     two.setTimesteps(2);
     expect(() => two.step(x, two.timesteps[0], x)).toThrow(/generator/);
+  });
+  it(`shortens the distillation schedule by strength as diffusers v0.29.2 does (${strengthCases.length} steps/strength cases)`, () => {
+    for (const c of strengthCases) {
+      const s = new LCMScheduler({ steps_offset: 1 });
+      const label = `${c.steps} steps strength ${c.strength}`;
+      if (c.error) {
+        expect(() => s.setTimesteps(c.steps, c.strength), label).toThrow(InvalidInputError);
+      } else {
+        s.setTimesteps(c.steps, c.strength);
+        expect(s.timesteps, label).toEqual(c.timesteps);
+      }
+    }
+    expect(() => new LCMScheduler().setTimesteps(4, 0)).toThrow(/strength: 0 is out of range/);
   });
 });

@@ -1,11 +1,7 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { Ajv } from "ajv";
-import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { MANIFESTS, renderManifest, renderTemplate, templateVariables, type ManifestName } from "../../serving/manifests/render.js";
-import { sharedDir } from "../helpers/paths.js";
-import { existsSync } from "node:fs";
+import { crdSchema, hasSchemas, schemasDir } from "../helpers/crd-schema.js";
 
 const IMAGE = "quay.io/example/diffusion-workbench-runtime:0.1.0";
 const vars = { RUNTIME_IMAGE: IMAGE, HF_MODEL_ID: "example/sd-turbo-onnx" };
@@ -79,27 +75,6 @@ describe("the InferenceServices", () => {
     for (const name of Object.keys(MANIFESTS) as ManifestName[]) expect(templateVariables(name).length).toBeGreaterThan(0);
   });
 });
-
-const schemasDir = path.join(sharedDir, "schemas");
-const hasSchemas = existsSync(path.join(schemasDir, "serving.kserve.io_inferenceservices.yaml"));
-
-/** The CRD's schema for a version, closed against unknown fields as the API server prunes them (schemas/README.md). */
-function crdSchema(file: string, version: string): object {
-  const crd = parse(readFileSync(path.join(schemasDir, file), "utf8"));
-  const schema = crd.spec.versions.find((v: { name: string; served: boolean }) => v.name === version && v.served).schema.openAPIV3Schema;
-  const close = (node: any): void => {
-    if (!node || typeof node !== "object") return;
-    if (node.properties && node.additionalProperties === undefined && node["x-kubernetes-preserve-unknown-fields"] !== true) {
-      node.additionalProperties = false;
-    }
-    for (const p of Object.values(node.properties ?? {})) close(p);
-    if (node.items) close(node.items);
-    if (typeof node.additionalProperties === "object") close(node.additionalProperties);
-    for (const k of ["allOf", "anyOf", "oneOf"]) for (const s of node[k] ?? []) close(s);
-  };
-  close(schema);
-  return schema;
-}
 
 // The CRDs live in ../shared/schemas beside the checkout (CI has it); skipped without it.
 describe.skipIf(!hasSchemas)(`the manifests against the CRDs in ${schemasDir}`, () => {

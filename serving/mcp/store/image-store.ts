@@ -3,6 +3,7 @@
  * an S3 prefix (the data connection's bucket, `S3_PREFIX`). Each image is kept with its metadata; an
  * image is visible (listed, served) only once both its bytes and its metadata are complete.
  */
+import { WorkbenchError } from "../../../lib/errors.js";
 
 /** What is kept with every image (stored beside it, returned by list/get). */
 export interface ImageMetadata {
@@ -60,6 +61,8 @@ export interface CleanupResult {
   expired: string[];
   /** Ids removed (oldest first) to bring the total size under the cap. */
   evicted: string[];
+  /** File/object names removed because their write never finished (temp files, bytes without metadata) and they are older than the orphan age. */
+  orphans?: string[];
 }
 
 export interface ImageStore {
@@ -82,4 +85,33 @@ export interface ImageStore {
   check(): Promise<void>;
   /** Stops the periodic clean-up timer, if any. */
   close(): Promise<void>;
+}
+
+/** Retention and timing, shared by both backends (imageStoreFromEnv fills it from IMAGE_TTL, IMAGE_MAX_BYTES, IMAGE_CLEANUP_INTERVAL). */
+export interface ImageStoreOptions {
+  /** Images older than this are invisible and removed by clean-up; 0 (default): kept forever. */
+  ttlMs?: number;
+  /** Cap on the bytes of all images and their metadata; clean-up removes oldest first above it. 0 (default): no cap. */
+  maxBytes?: number;
+  /** Period of the automatic clean-up (an unref'd timer); 0 (default): only when cleanup() is called. */
+  cleanupIntervalMs?: number;
+  /** Unfinished writes (temp files, bytes without metadata) older than this are removed by clean-up (default 10 minutes). */
+  orphanAgeMs?: number;
+  /** The store's clock (ids, `created`, expiry); tests pass their own. */
+  clock?: () => Date;
+  /** Called after each periodic clean-up with its result or its error (default: errors as a line on stderr). */
+  onCleanup?: (outcome: { result?: CleanupResult; error?: unknown }) => void;
+}
+
+/** The backend cannot be read or written: what check() throws, and what put/get/head/list/delete/cleanup throw when the folder or bucket fails (bad input stays InvalidInputError). */
+export class ImageStoreError extends WorkbenchError {
+  override name = "ImageStoreError";
+  constructor(
+    message: string,
+    /** The folder or s3:// location. */
+    readonly location: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
