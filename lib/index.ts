@@ -202,6 +202,7 @@ export { escapeHtml, type Display } from "./notebook/display.js";
 export { imageGridHtml, showGrid, showImages, type GridCell, type GridOptions } from "./notebook/images.js";
 export { plotHtml, plotlyLoaderHtml, showPlot, type PlotTrace, type PlotLayout } from "./notebook/plot.js";
 export { stepProgress, taskProgress } from "./notebook/progress.js";
+export { denoisingFilmStrip, showFilmStrip, filmStripSteps, type FilmFrame, type FilmStripOptions } from "./notebook/film-strip.js";
 export { connectMcp, mcpImages, mcpText, type McpConnection, type McpToolInfo, type McpToolResult, type McpContent, type McpCallOptions } from "./mcp/client.js";
 export { startLocalServer, startLocalRuntime, startLocalMcpServer, type LocalServer, type StartLocalServerOptions } from "./notebook/local-services.js";
 

@@ -46,7 +46,8 @@ describe("executing 1_experimentation headlessly", () => {
     expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
     expect(outputs.filter((o) => o.name === "stderr")).toEqual([]);
     const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
-    expect(html.match(/<img src="data:image\/png;base64,/g)?.length).toBeGreaterThanOrEqual(1 + 9 + 15 + 3);
+    expect(html.match(/<img src="data:image\/png;base64,/g)?.length).toBeGreaterThanOrEqual(1 + 6 + 9 + 15 + 3);
+    expect(html).toContain("step 30/30");
     expect(html.match(/window\.Plotly\.newPlot/g)?.length).toBe(2);
     expect(html).toContain("<progress");
     // every code cell ran and showed something (tslab reports no execution counts)

@@ -4,7 +4,10 @@
  * `sample` output is the image in [-1, 1], [B, 3, H, W].
  */
 import { floatTensor, toFloat32, type VaeDecoderContract } from "../onnx/contracts.js";
+import type { Components } from "../onnx/components.js";
 import type { ModelSession } from "../onnx/session.js";
+import { toRgb8, toUnitHWC, type RgbImage } from "../images/postprocess.js";
+import { withComponent } from "./with-component.js";
 import type { Latents } from "./latents.js";
 
 export interface DecodedImages {
@@ -49,4 +52,20 @@ export async function decodeLatents(
     off += p.length;
   }
   return { data, dims: [b, outDims[1], outDims[2], outDims[3]] };
+}
+
+/**
+ * Latents to RGB pictures with a model's VAE decoder (opened for the call, as generate does): for a
+ * denoising film strip, or to decode latents kept from an earlier run.
+ */
+export async function decodeToImages(
+  components: Components,
+  contract: VaeDecoderContract,
+  latents: Latents,
+  scaling: VaeScaling,
+  options: { slicing: boolean; signal?: AbortSignal },
+): Promise<RgbImage[]> {
+  const decoded = await withComponent(components, "vae_decoder", (vae) => decodeLatents(vae, contract, latents, scaling, options));
+  const [, , H, W] = decoded.dims;
+  return toUnitHWC(decoded.data, decoded.dims).map((hwc) => toRgb8(hwc, W, H));
 }

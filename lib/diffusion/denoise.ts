@@ -7,13 +7,15 @@ import { throwIfCancelled } from "../errors.js";
 import type { Scheduler } from "../schedulers/scheduler.js";
 import type { TorchGenerator } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
-import { duplicateBatch } from "./latents.js";
+import { duplicateBatch, type Latents } from "./latents.js";
 import type { StepProgress } from "./stable-diffusion.js";
 
 export interface DenoiseOptions {
   scheduler: Scheduler;
   /** Initial latents (already scaled by init_noise_sigma). */
   latents: Float32Array;
+  /** Their shape, reported with each step's latents. */
+  dims: Latents["dims"];
   /** The timesteps to run (default: all of the scheduler's, after setTimesteps). */
   timesteps?: readonly number[];
   guidanceScale: number;
@@ -40,7 +42,7 @@ export async function denoise(o: DenoiseOptions): Promise<{ latents: Float32Arra
     const noisePred = guided ? applyGuidance(noise, o.guidanceScale) : noise;
     latents = o.scheduler.step(noisePred, t, latents, { generator: o.generator, eta: o.eta }).prevSample;
     stepMs.push(performance.now() - ts);
-    o.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, elapsedMs: performance.now() - t0 });
+    o.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: t, elapsedMs: performance.now() - t0, latents: { data: latents, dims: o.dims } });
   }
   return { latents, stepMs };
 }

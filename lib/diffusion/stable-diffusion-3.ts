@@ -33,10 +33,12 @@ import { encodePromptSd3, type Sd3Encoders, type Sd3PromptEmbeddings } from "./e
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { doesGuidance } from "./guidance.js";
 import { latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
+import type { RgbImage } from "../images/postprocess.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 import { perPrompt, promptList } from "./resolve-request.js";
 import { withComponent } from "./with-component.js";
+import { decodeToImages } from "./decode.js";
 import { finishGeneration } from "./finish-generation.js";
 import { initLatents, readRequestImage } from "./encode-image.js";
 import { requireImageForStrength, sd3Img2ImgSchedule } from "./img2img.js";
@@ -107,6 +109,14 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
 
   loadedComponents(): string[] {
     return this.components.loaded();
+  }
+
+  /** Latents to pictures with this model's VAE decoder (a denoising film strip: `StepProgress.latents`). */
+  decodeLatents(latents: Latents, options: { signal?: AbortSignal } = {}): Promise<RgbImage[]> {
+    return decodeToImages(this.components, this.contracts.vaeDecoder, latents, this.config.vae, {
+      slicing: this.runtime.vaeSlicing === true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   describe(): PipelineDescription {
@@ -295,6 +305,7 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
       denoise({
         scheduler,
         latents: latents0.data,
+        dims,
         timesteps,
         guidanceScale: o.guidance_scale,
         generator,

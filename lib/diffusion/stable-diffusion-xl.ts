@@ -29,11 +29,13 @@ import { TorchGenerator, randomSeed } from "./generator.js";
 import { doesGuidance } from "./guidance.js";
 import { latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
 import { readDenoiserConfig, type DenoiserConfig } from "./model-config.js";
+import type { RgbImage } from "../images/postprocess.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 import { perPrompt, promptList, resolveImageSize } from "./resolve-request.js";
 import { addTimeIds, checkAddEmbeddingSize, microConditioning, timeIdsRows } from "./sdxl-micro-conditioning.js";
 import { withComponent } from "./with-component.js";
+import { decodeToImages } from "./decode.js";
 import { finishGeneration } from "./finish-generation.js";
 import { initLatents, readRequestImage } from "./encode-image.js";
 import { img2imgSchedule, requireImageForStrength } from "./img2img.js";
@@ -85,6 +87,14 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
 
   loadedComponents(): string[] {
     return this.components.loaded();
+  }
+
+  /** Latents to pictures with this model's VAE decoder (a denoising film strip: `StepProgress.latents`). */
+  decodeLatents(latents: Latents, options: { signal?: AbortSignal } = {}): Promise<RgbImage[]> {
+    return decodeToImages(this.components, this.contracts.vaeDecoder, latents, this.config.vae, {
+      slicing: this.runtime.vaeSlicing === true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   describe(): PipelineDescription {
@@ -245,6 +255,7 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
       denoise({
         scheduler,
         latents: latents0.data,
+        dims,
         timesteps,
         guidanceScale: o.guidance_scale,
         generator,

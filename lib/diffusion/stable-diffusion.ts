@@ -36,7 +36,7 @@ import type { Scheduler } from "../schedulers/scheduler.js";
 import { CLIPTokenizer } from "../tokenizers/clip.js";
 import { toRgb8, toUnitHWC, type RgbImage } from "../images/postprocess.js";
 import type { InitImage } from "../images/init-image.js";
-import { decodeLatents, type DecodedImages } from "./decode.js";
+import { decodeLatents, type DecodedImages, decodeToImages } from "./decode.js";
 import { encodeTokens, tokenize, type PromptEmbeddings } from "./encode-prompt.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
@@ -68,6 +68,11 @@ export interface StepProgress {
   totalSteps: number;
   timestep: number;
   elapsedMs: number;
+  /**
+   * The latents after this step (the scheduler's prev_sample), e.g. to decode a denoising film strip
+   * with `pipeline.decodeLatents`. The array is not reused by the pipeline; copy is not needed.
+   */
+  latents?: Latents;
 }
 
 export interface RunOptions {
@@ -154,6 +159,14 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
   }
 
   /** Execution provider and precision of the denoiser, as opened. */
+  /** Latents to pictures with this model's VAE decoder (a denoising film strip: `StepProgress.latents`). */
+  decodeLatents(latents: Latents, options: { signal?: AbortSignal } = {}): Promise<RgbImage[]> {
+    return decodeToImages(this.components, this.contracts.vaeDecoder, latents, this.config.vae, {
+      slicing: this.runtime.vaeSlicing === true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
   describe(): PipelineDescription {
     return {
       family: this.index.family,
@@ -354,7 +367,7 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
         const noisePred = guided ? applyGuidance(noise, o.guidance_scale) : noise;
         latents = scheduler.step(noisePred, step, latents, { generator, eta: o.eta }).prevSample;
         stepMs.push(performance.now() - ts);
-        run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: step, elapsedMs: performance.now() - t });
+        run.onStep?.({ step: i + 1, totalSteps: timesteps.length, timestep: step, elapsedMs: performance.now() - t, latents: { data: latents, dims } });
       }
     } finally {
       await this.components.release("unet");
