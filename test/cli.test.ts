@@ -1,34 +1,22 @@
 /** The command line, run as a user runs it: the built CLI in a child process. */
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readPngText } from "../lib/index.js";
-import { repoRoot } from "./helpers/paths.js";
+import { requireBuiltCli, runCli, type CliResult } from "./helpers/cli.js";
 
-const cli = path.join(repoRoot, "dist", "bin", "cli.js");
 let cache: string;
 let work: string;
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [cli, ...args], {
-      cwd: work,
-      env: { ...process.env, MODEL_CACHE_DIR: cache, MODEL_ID: "" },
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function run(args: string[]): Promise<CliResult> {
+  return runCli(args, { cwd: work, env: { ...process.env, MODEL_CACHE_DIR: cache, MODEL_ID: "" } });
 }
 
 beforeAll(async () => {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first (npm test does)`);
+  requireBuiltCli();
   cache = await mkdtemp(path.join(os.tmpdir(), "cli-cache-"));
   work = await mkdtemp(path.join(os.tmpdir(), "cli-work-"));
 });

@@ -15,6 +15,19 @@ interface Cell {
 const read = (file: string) => JSON.parse(readFileSync(file, "utf8")) as { cells: Cell[]; metadata: { kernelspec: { name: string } } };
 const notebooks = readdirSync(path.join(repoRoot, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
 
+/**
+ * Runs notebooks/<name>.ipynb headlessly (notebooks/run.sh, `env` over this process's) and reads
+ * the executed copy: its outputs, the HTML they display and the text they print.
+ */
+async function execute(name: string, env: NodeJS.ProcessEnv): Promise<{ nb: ReturnType<typeof read>; outputs: NonNullable<Cell["outputs"]>; html: string; text: string }> {
+  await promisify(execFile)("bash", [path.join(repoRoot, "notebooks", "run.sh"), name], { cwd: repoRoot, maxBuffer: 16 << 20, env: { ...process.env, ...env } });
+  const nb = read(path.join(repoRoot, "out", "notebooks", `${name}.ipynb`));
+  const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+  const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
+  const text = outputs.map((o) => [o.text ?? ""].flat().join("")).join("\n");
+  return { nb, outputs, html, text };
+}
+
 describe("committed notebooks", () => {
   it("exist", () => {
     expect(notebooks).toEqual(["1_experimentation.ipynb", "2_fine_tuning.ipynb", "3_remote_inference.ipynb"]);
@@ -36,16 +49,9 @@ describe("committed notebooks", () => {
 
 describe("executing 1_experimentation headlessly", () => {
   it("shows pictures and charts, and no cell fails", async () => {
-    await promisify(execFile)("bash", [path.join(repoRoot, "notebooks", "run.sh"), "1_experimentation"], {
-      cwd: repoRoot,
-      maxBuffer: 16 << 20,
-      env: { ...process.env, MODEL_ID: "", OUTPUT_DIR: path.join(repoRoot, "out", "notebook-1-test") },
-    });
-    const nb = read(path.join(repoRoot, "out", "notebooks", "1_experimentation.ipynb"));
-    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    const { nb, outputs, html } = await execute("1_experimentation", { MODEL_ID: "", OUTPUT_DIR: path.join(repoRoot, "out", "notebook-1-test") });
     expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
     expect(outputs.filter((o) => o.name === "stderr")).toEqual([]);
-    const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
     expect(html.match(/<img src="data:image\/png;base64,/g)?.length).toBeGreaterThanOrEqual(1 + 6 + 9 + 15 + 3);
     expect(html).toContain("step 30/30");
     expect(html.match(/window\.Plotly\.newPlot/g)?.length).toBe(2);
@@ -57,21 +63,13 @@ describe("executing 1_experimentation headlessly", () => {
 
 describe("executing 3_remote_inference headlessly", () => {
   it("starts the runtime and the MCP server locally, shows the V1, V2 and MCP pictures and the latency chart, and no cell fails", async () => {
-    await promisify(execFile)("bash", [path.join(repoRoot, "notebooks", "run.sh"), "3_remote_inference"], {
-      cwd: repoRoot,
-      maxBuffer: 16 << 20,
-      // DEPLOY=0: never a cluster (even where a kubeconfig exists), so the notebook starts its servers locally.
-      env: { ...process.env, MODEL_ID: "", DEPLOY: "0", DIFFUSERS_RUNTIME_URL: "", MCP_URL: "" },
-    });
-    const nb = read(path.join(repoRoot, "out", "notebooks", "3_remote_inference.ipynb"));
-    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    // DEPLOY=0: never a cluster (even where a kubeconfig exists), so the notebook starts its servers locally.
+    const { outputs, html, text } = await execute("3_remote_inference", { MODEL_ID: "", DEPLOY: "0", DIFFUSERS_RUNTIME_URL: "", MCP_URL: "" });
     expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
     expect(outputs.filter((o) => o.name === "stderr")).toEqual([]);
-    const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
     // V1: 1 picture, V2: 3, the MCP tool: 1
     expect(html.match(/<img src="data:image\/(png|jpeg|webp);base64,/g)?.length).toBe(1 + 3 + 1);
     expect(html.match(/window\.Plotly\.newPlot/g)?.length).toBe(1);
-    const text = outputs.map((o) => [o.text ?? ""].flat().join("")).join("\n");
     expect(text).toContain("everything runs locally");
     expect(text).toMatch(/runtime ready at http:\/\/127\.0\.0\.1:\d+/);
     expect(text).toMatch(/generate_image: /);
@@ -82,23 +80,15 @@ describe("executing 3_remote_inference headlessly", () => {
 
 describe("executing 2_fine_tuning headlessly", () => {
   it("prepares and uploads the photos to the local S3 server, compiles the pipeline, says what would run, and generates with the stand-in pulled from S3", async () => {
-    await promisify(execFile)("bash", [path.join(repoRoot, "notebooks", "run.sh"), "2_fine_tuning"], {
-      cwd: repoRoot,
-      maxBuffer: 16 << 20,
-      // SUBMIT=0: never a cluster; AWS_S3_ENDPOINT unset: run.sh starts s3rver as the data connection.
-      env: { ...process.env, SUBMIT: "0", AWS_S3_ENDPOINT: "", INSTANCE_DATA: "", OUTPUT_DIR: path.join(repoRoot, "out", "notebook-2-test") },
-    });
-    const nb = read(path.join(repoRoot, "out", "notebooks", "2_fine_tuning.ipynb"));
-    const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
+    // SUBMIT=0: never a cluster; AWS_S3_ENDPOINT unset: run.sh starts s3rver as the data connection.
+    const { outputs, html, text } = await execute("2_fine_tuning", { SUBMIT: "0", AWS_S3_ENDPOINT: "", INSTANCE_DATA: "", OUTPUT_DIR: path.join(repoRoot, "out", "notebook-2-test") });
     expect(outputs.filter((o) => o.output_type === "error")).toEqual([]);
     expect(outputs.filter((o) => o.name === "stderr")).toEqual([]);
-    const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
     // 4 prepared photos, 1 picture from the model pulled back from S3
     expect(html.match(/<img src="data:image\/png;base64,/g)?.length).toBe(4 + 1);
     expect(html).toContain("<td>prepare-data</td>");
     expect(html).toContain("<td>export-onnx</td>");
     expect(html).toContain(">MAX_TRAIN_STEPS</th><td style=\"text-align:left\">800<");
-    const text = outputs.map((o) => [o.text ?? ""].flat().join("")).join("\n");
     expect(text).toMatch(/rejected photo-0\.png: duplicate/);
     expect(text).toMatch(/rejected thumbnail\.png: too-small/);
     expect(text).toContain("uploaded to s3://models/dreambooth/v1/");

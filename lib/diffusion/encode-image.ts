@@ -13,7 +13,7 @@ import type { Scheduler } from "../schedulers/scheduler.js";
 import type { VaeScaling } from "./decode.js";
 import type { TorchGenerator } from "./generator.js";
 import { noisedInitLatents, sampleLatentDistribution, type Img2ImgSchedule } from "./img2img.js";
-import type { Latents } from "./latents.js";
+import { prepareLatents, type Latents } from "./latents.js";
 import type { GenerateOptions, GenerateOptionsInput } from "./options.js";
 import { withComponent } from "./with-component.js";
 
@@ -104,4 +104,41 @@ export async function initLatents(x: {
   const timesteps = x.schedule.timesteps;
   const noised = noisedInitLatents(imageLatents, x.vae, x.batch, x.scheduler, timesteps[0], x.generator, x.givenNoise);
   return { latents: noised.latents, noise: { data: noised.noise, dims: noised.latents.dims }, timesteps, encodeMs };
+}
+
+export interface StartLatents {
+  /** What the loop starts from: scaled noise, or the noised image latents. */
+  latents: Latents;
+  /** The noise drawn (or given), unscaled: the run's `initialNoise`. */
+  noise: Latents;
+  /** The timesteps that run: undefined for all of the scheduler's (text-to-image). */
+  timesteps?: number[];
+  /** Running the VAE encoder (0 for text-to-image). */
+  encodeMs: number;
+}
+
+/**
+ * The starting latents of a run in either mode, one stage for every family: text-to-image draws
+ * noise of `dims` scaled by the scheduler's init sigma (prepare_latents); image-to-image runs
+ * `initLatents` with the schedule the family's `strength` rule picks (`schedule` is called only
+ * then). Call after `scheduler.setTimesteps(steps)`.
+ */
+export async function startLatents(x: {
+  components: Components;
+  image: InitImage | undefined;
+  schedule: () => Img2ImgSchedule;
+  scheduler: Scheduler;
+  vae: VaeScaling;
+  dims: Latents["dims"];
+  generator: TorchGenerator;
+  givenNoise?: Float32Array;
+  signal?: AbortSignal;
+}): Promise<StartLatents> {
+  if (x.image) {
+    const { components, image, scheduler, vae, generator, givenNoise, signal } = x;
+    return initLatents({ components, image, schedule: x.schedule(), scheduler, vae, batch: x.dims[0], generator, givenNoise, signal });
+  }
+  const latents = prepareLatents(x.dims, x.scheduler.initNoiseSigma, x.generator, x.givenNoise);
+  const sigma = x.scheduler.initNoiseSigma;
+  return { latents, noise: { data: x.givenNoise ?? latents.data.map((v) => v / sigma), dims: x.dims }, encodeMs: 0 };
 }

@@ -32,7 +32,7 @@ import { denoise } from "./denoise.js";
 import { encodePromptSd3, type Sd3Encoders, type Sd3PromptEmbeddings } from "./encode-prompt-sd3.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { doesGuidance } from "./guidance.js";
-import { latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
+import { latentShape, repeatEach, type Latents } from "./latents.js";
 import type { RgbImage } from "../images/postprocess.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
@@ -40,7 +40,7 @@ import { perPrompt, promptList } from "./resolve-request.js";
 import { withComponent } from "./with-component.js";
 import { decodeToImages } from "./decode.js";
 import { finishGeneration } from "./finish-generation.js";
-import { initLatents, readRequestImage } from "./encode-image.js";
+import { readRequestImage, startLatents } from "./encode-image.js";
 import { requireImageForStrength, sd3Img2ImgSchedule } from "./img2img.js";
 import type { InitImage } from "../images/init-image.js";
 import type { GenerateResult, RunOptions } from "./stable-diffusion.js";
@@ -234,7 +234,7 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     // 1. Check inputs; an init image is decoded first, its size is the default output size.
     let o = this.resolve(input);
     let init: InitImage | undefined;
-    let imageEncodeMs: number | undefined;
+    let imageEncodeMs = 0;
     if (o.image !== undefined) {
       const sizeMultiple = this.config.vaeScaleFactor * this.config.patchSize;
       ({ options: o, image: init, ms: imageEncodeMs } = await readRequestImage(input, o, { sizeMultiple, resolve: (i) => this.resolve(i), components: this.components }));
@@ -284,18 +284,10 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     //    diffusers: the latent sample, then the noise.
     scheduler.setTimesteps(o.num_inference_steps);
     const dims = latentShape(batch, this.config.latentChannels, o.height, o.width, this.config.vaeScaleFactor);
-    let timesteps: readonly number[] | undefined;
-    let latents0: Latents;
-    let initialNoise: Latents;
-    if (init) {
-      const schedule = sd3Img2ImgSchedule(scheduler, o.num_inference_steps, o.strength ?? SD3_DEFAULT_STRENGTH);
-      const start = await initLatents({ components: this.components, image: init, schedule, scheduler, vae: this.config.vae, batch, generator, givenNoise: run.latents, signal });
-      imageEncodeMs = imageEncodeMs! + start.encodeMs;
-      ({ timesteps, latents: latents0, noise: initialNoise } = start);
-    } else {
-      latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
-      initialNoise = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
-    }
+    const schedule = () => sd3Img2ImgSchedule(scheduler, o.num_inference_steps, o.strength ?? SD3_DEFAULT_STRENGTH);
+    const start = await startLatents({ components: this.components, image: init, schedule, scheduler, vae: this.config.vae, dims, generator, givenNoise: run.latents, signal });
+    const { timesteps, latents: latents0, noise: initialNoise } = start;
+    imageEncodeMs += start.encodeMs;
     check();
 
     // 4. Denoise.

@@ -41,9 +41,9 @@ import { encodeTokens, tokenize, type PromptEmbeddings } from "./encode-prompt.j
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
 import { guidanceScaleEmbedding } from "./guidance-embedding.js";
-import { initLatents, readRequestImage } from "./encode-image.js";
+import { readRequestImage, startLatents } from "./encode-image.js";
 import { img2imgSchedule, lcmImg2imgSchedule, requireImageForStrength } from "./img2img.js";
-import { duplicateBatch, latentShape, prepareLatents, repeatEach, type Latents } from "./latents.js";
+import { duplicateBatch, latentShape, repeatEach, type Latents } from "./latents.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
 import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
 import { readDenoiserConfig, type DenoiserConfig } from "./model-config.js";
@@ -334,21 +334,13 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     // first timestep `strength` keeps. Generator order as diffusers: the latent sample, then the noise.
     scheduler.setTimesteps(o.num_inference_steps);
     const dims = latentShape(batch, this.config.latentChannels, o.height, o.width, this.config.vaeScaleFactor);
-    let timesteps: readonly number[];
-    let latents0: Latents;
-    let initialNoise: Latents;
-    if (init) {
-      // LCM: strength shortens LCMScheduler's own schedule (all steps run); SD: the tail get_timesteps keeps.
-      const strength = o.strength ?? DEFAULT_STRENGTH;
-      const schedule = this.isLcm ? lcmImg2imgSchedule(scheduler, o.num_inference_steps, strength) : img2imgSchedule(scheduler, o.num_inference_steps, strength);
-      const start = await initLatents({ components: this.components, image: init, schedule, scheduler, vae: this.config.vae, batch, generator, givenNoise: run.latents, signal });
-      imageEncodeMs += start.encodeMs;
-      ({ timesteps, latents: latents0, noise: initialNoise } = start);
-    } else {
-      timesteps = scheduler.timesteps;
-      latents0 = prepareLatents(dims, scheduler.initNoiseSigma, generator, run.latents);
-      initialNoise = { data: run.latents ?? latents0.data.map((v) => v / scheduler.initNoiseSigma), dims };
-    }
+    // LCM: strength shortens LCMScheduler's own schedule (all steps run); SD: the tail get_timesteps keeps.
+    const strength = o.strength ?? DEFAULT_STRENGTH;
+    const schedule = () => (this.isLcm ? lcmImg2imgSchedule : img2imgSchedule)(scheduler, o.num_inference_steps, strength);
+    const start = await startLatents({ components: this.components, image: init, schedule, scheduler, vae: this.config.vae, dims, generator, givenNoise: run.latents, signal });
+    const { latents: latents0, noise: initialNoise } = start;
+    const timesteps = start.timesteps ?? scheduler.timesteps;
+    imageEncodeMs += start.encodeMs;
     // Guidance-distilled UNets take w as an embedding (diffusers passes it whenever the UNet has time_cond_proj_dim).
     const timestepCond = this.config.timeCondDim !== undefined ? guidanceScaleEmbedding(o.guidance_scale, this.config.timeCondDim, 1) : undefined;
 

@@ -33,6 +33,16 @@ export interface Variable {
   meaning: string;
 }
 
+/** The container's CPU and memory request and limit, with a deployment's own defaults. */
+export function resourceVariables<const D extends { cpuRequest: string; cpuLimit: string; memoryRequest: string; memoryLimit: string }>(d: D) {
+  return {
+    CPU_REQUEST: { default: d.cpuRequest, pattern: QUANTITY, allowed: "a CPU quantity", meaning: "CPU request" },
+    CPU_LIMIT: { default: d.cpuLimit, pattern: QUANTITY, allowed: "a CPU quantity", meaning: "CPU limit" },
+    MEMORY_REQUEST: { default: d.memoryRequest, pattern: QUANTITY, allowed: "a memory quantity", meaning: "memory request" },
+    MEMORY_LIMIT: { default: d.memoryLimit, pattern: QUANTITY, allowed: "a memory quantity", meaning: "memory limit" },
+  } as const satisfies Record<string, Variable>;
+}
+
 /** Every placeholder the templates use; a variable without a default must be given. */
 export const VARIABLES = {
   RUNTIME_NAME: { default: "diffusion-workbench", pattern: DNS_LABEL, allowed: "a DNS label", meaning: "ServingRuntime name" },
@@ -53,10 +63,7 @@ export const VARIABLES = {
   DTYPE: { default: "auto", pattern: /^(auto|bfloat16|float16|float32|native)$/, allowed: "auto, bfloat16, float16, float32, native", meaning: "precision" },
   MAX_BATCH_SIZE: { default: "1", pattern: /^[0-9]+$/, allowed: "an integer", meaning: "dynamic batching" },
   GPU_COUNT: { default: "1", pattern: /^[0-9]+$/, allowed: "an integer", meaning: "GPUs per replica" },
-  CPU_REQUEST: { default: "2", pattern: QUANTITY, allowed: "a CPU quantity", meaning: "CPU request" },
-  CPU_LIMIT: { default: "8", pattern: QUANTITY, allowed: "a CPU quantity", meaning: "CPU limit" },
-  MEMORY_REQUEST: { default: "8Gi", pattern: QUANTITY, allowed: "a memory quantity", meaning: "memory request" },
-  MEMORY_LIMIT: { default: "16Gi", pattern: QUANTITY, allowed: "a memory quantity", meaning: "memory limit" },
+  ...resourceVariables({ cpuRequest: "2", cpuLimit: "8", memoryRequest: "8Gi", memoryLimit: "16Gi" }),
 } as const satisfies Record<string, Variable>;
 export type VariableName = keyof typeof VARIABLES;
 export type ManifestVariables = Partial<Record<VariableName, string>>;
@@ -64,11 +71,22 @@ export type ManifestVariables = Partial<Record<VariableName, string>>;
 /** This folder, from the sources or from dist/ (which has no YAML). */
 export function manifestsDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const dir of [here, path.resolve(here, "..", "..", "..", "serving", "manifests")]) {
-    if (existsSync(path.join(dir, MANIFESTS.servingRuntime))) return dir;
-  }
-  throw new Error(`the manifest templates are not beside ${here}`);
+  return templatesDir(here, path.resolve(here, "..", "..", "..", "serving", "manifests"), MANIFESTS.servingRuntime, "the manifest templates");
 }
+
+/**
+ * A folder of templates: `here` when running from the sources, else `sources` (tsc copies no YAML
+ * into dist/). `marker` is a file the folder must hold; `what` names the templates in the error.
+ */
+export function templatesDir(here: string, sources: string, marker: string, what: string): string {
+  for (const dir of [here, sources]) {
+    if (existsSync(path.join(dir, marker))) return dir;
+  }
+  throw new Error(`${what} are not beside ${here}`);
+}
+
+/** A `${NAME}` placeholder, as envsubst reads it. */
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** Fill `${NAME}` placeholders; every one must be a known variable with a valid value. */
 export function renderTemplate(text: string, vars: ManifestVariables, source = "template"): string {
@@ -77,7 +95,7 @@ export function renderTemplate(text: string, vars: ManifestVariables, source = "
 
 /** `renderTemplate` over another set of variables (the MCP server's manifests declare their own). */
 export function fillTemplate(text: string, vars: Partial<Record<string, string>>, variables: Record<string, Variable>, source = "template"): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+  return text.replace(PLACEHOLDER, (_m, name: string) => {
     if (!Object.hasOwn(variables, name)) throw new InvalidInputError(name, `is not a variable of ${source}`, Object.keys(variables).join(", "));
     const spec: Variable = variables[name];
     const value = vars[name] ?? spec.default;
@@ -89,12 +107,21 @@ export function fillTemplate(text: string, vars: Partial<Record<string, string>>
 
 /** The variables a template uses. */
 export function templateVariables(name: ManifestName): VariableName[] {
-  const text = readFileSync(path.join(manifestsDir(), MANIFESTS[name]), "utf8");
-  return [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as VariableName))];
+  return templateFileVariables(manifestsDir(), MANIFESTS[name]) as VariableName[];
 }
 
 /** One manifest, rendered and parsed into the object `oc apply` would send. */
 export function renderManifest(name: ManifestName, vars: ManifestVariables): Record<string, any> {
-  const file = MANIFESTS[name];
-  return parse(renderTemplate(readFileSync(path.join(manifestsDir(), file), "utf8"), vars, file)) as Record<string, any>;
+  return renderTemplateFile(manifestsDir(), MANIFESTS[name], vars, VARIABLES);
+}
+
+/** The placeholder names a template file uses, each once. */
+export function templateFileVariables(dir: string, file: string): string[] {
+  const text = readFileSync(path.join(dir, file), "utf8");
+  return [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]))];
+}
+
+/** A template file filled by `fillTemplate` over `variables`, parsed into the object `oc apply` would send. */
+export function renderTemplateFile(dir: string, file: string, vars: Partial<Record<string, string>>, variables: Record<string, Variable>): Record<string, any> {
+  return parse(fillTemplate(readFileSync(path.join(dir, file), "utf8"), vars, variables, file)) as Record<string, any>;
 }

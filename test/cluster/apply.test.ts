@@ -1,17 +1,13 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyObjects, parseObjects, sortForApply } from "../../lib/cluster/apply.js";
 import { ClusterError } from "../../lib/cluster/errors.js";
 import { InvalidInputError } from "../../lib/errors.js";
+import { serverPerTest } from "../helpers/server-per-test.js";
 import { FakeApiServer, forbiddenBody, statusBody } from "./fake-apiserver.js";
 
 let api: FakeApiServer;
-beforeEach(async () => {
-  api = await new FakeApiServer().start();
-});
-afterEach(async () => {
-  await api.close();
-});
+serverPerTest(() => new FakeApiServer().start(), (s) => (api = s));
 
 const labels = { "app.kubernetes.io/managed-by": "diffusion-workbench", "app.kubernetes.io/part-of": "diffusion-workbench" };
 const secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "aws-connection-models", labels }, type: "Opaque", stringData: { AWS_S3_BUCKET: "models" } };

@@ -1,30 +1,20 @@
 /** The cluster commands of the built CLI, run in a child process against the fake API server (KUBECONFIG). */
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { repoRoot } from "../helpers/paths.js";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { requireBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
+import { serverPerTest } from "../helpers/server-per-test.js";
 import { FakeApiServer, forbiddenBody } from "./fake-apiserver.js";
 
-const cli = path.join(repoRoot, "dist", "bin", "cli.js");
 const ISVC = "serving.kserve.io/v1beta1";
 const labels = { "app.kubernetes.io/managed-by": "diffusion-workbench", "app.kubernetes.io/part-of": "diffusion-workbench" };
 let api: FakeApiServer;
 let kubeconfig: string;
 let tmp: string;
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, KUBECONFIG: kubeconfig, RUNTIME_IMAGE: "", MCP_IMAGE: "" };
-  try {
-    const r = await promisify(execFile)(process.execPath, [cli, ...args], { env, cwd: tmp });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function run(args: string[]): Promise<CliResult> {
+  return runCli(args, { env: { ...process.env, KUBECONFIG: kubeconfig, RUNTIME_IMAGE: "", MCP_IMAGE: "" }, cwd: tmp });
 }
 
 const readyIsvc = {
@@ -40,16 +30,13 @@ const readyIsvc = {
 };
 
 beforeAll(async () => {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first (npm test does)`);
+  requireBuiltCli();
   tmp = await mkdtemp(path.join(os.tmpdir(), "cluster-cli-"));
 });
+serverPerTest(() => new FakeApiServer().start(), (s) => (api = s));
 beforeEach(async () => {
-  api = await new FakeApiServer().start();
   kubeconfig = path.join(tmp, "kubeconfig");
   await writeFile(kubeconfig, api.kubeconfig("proj"));
-});
-afterEach(async () => {
-  await api.close();
 });
 
 describe("diffusion-workbench deploy runtime", () => {

@@ -1,15 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deleteObjects, listManaged } from "../../lib/cluster/delete.js";
 import { ClusterError } from "../../lib/cluster/errors.js";
+import { serverPerTest } from "../helpers/server-per-test.js";
 import { FakeApiServer, forbiddenBody } from "./fake-apiserver.js";
 
 let api: FakeApiServer;
-beforeEach(async () => {
-  api = await new FakeApiServer().start();
-});
-afterEach(async () => {
-  await api.close();
-});
+serverPerTest(() => new FakeApiServer().start(), (s) => (api = s));
 
 const labels = { "app.kubernetes.io/managed-by": "diffusion-workbench", "app.kubernetes.io/part-of": "diffusion-workbench" };
 

@@ -1,14 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dspaApiUrls, inferenceServiceUrl, inferenceServiceUrls, pipelinesApiUrl, routeHost, routeUrl } from "../../lib/cluster/discover.js";
+import { serverPerTest } from "../helpers/server-per-test.js";
 import { FakeApiServer } from "./fake-apiserver.js";
 
 let api: FakeApiServer;
-beforeEach(async () => {
-  api = await new FakeApiServer().start();
-});
-afterEach(async () => {
-  await api.close();
-});
+serverPerTest(() => new FakeApiServer().start(), (s) => (api = s));
 
 describe("URL discovery", () => {
   it("reads an InferenceService's external URL and in-cluster address from its status", async () => {

@@ -1,14 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { jobLogs, podLogs } from "../../lib/cluster/logs.js";
+import { serverPerTest } from "../helpers/server-per-test.js";
 import { FakeApiServer, forbiddenBody } from "./fake-apiserver.js";
 
 let api: FakeApiServer;
-beforeEach(async () => {
-  api = await new FakeApiServer().start();
-});
-afterEach(async () => {
-  await api.close();
-});
+serverPerTest(() => new FakeApiServer().start(), (s) => (api = s));
 
 describe("pod logs", () => {
   it("reads a pod container's last lines", async () => {

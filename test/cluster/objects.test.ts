@@ -8,6 +8,7 @@ import {
   projectNamespace,
   pvc,
   servingRuntime,
+  workbenchDeployerRole,
   MANAGED_LABELS,
   type ModelStorage,
 } from "../../lib/cluster/objects/index.js";
@@ -301,6 +302,33 @@ describe("notebook", () => {
 });
 
 // The CRDs live in ../shared/schemas beside the checkout (CI has it); skipped without it.
+describe("workbenchDeployerRole", () => {
+  it("binds a Role with the rights the CLI and the notebooks use to the workbench's service account", () => {
+    const [role, binding] = workbenchDeployerRole({ namespace: "team", workbench: "sd-bench" });
+    expect(role).toMatchObject({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "diffusion-workbench-deployer", namespace: "team", labels: MANAGED_LABELS } });
+    const allowed = (group: string, resource: string, verb: string) =>
+      role.rules!.some((r) => r.apiGroups!.includes(group) && r.resources!.includes(resource) && r.verbs.includes(verb));
+    // server-side apply (patch, create on first apply), waits (get), status (list), undeploy (delete)
+    for (const verb of ["get", "list", "create", "patch", "delete"]) {
+      expect(allowed("serving.kserve.io", "inferenceservices", verb), verb).toBe(true);
+      expect(allowed("route.openshift.io", "routes/custom-host", verb), verb).toBe(true);
+    }
+    expect(allowed("", "pods/log", "get")).toBe(true);
+    expect(allowed("datasciencepipelinesapplications.opendatahub.io", "datasciencepipelinesapplications/api", "get")).toBe(true);
+    expect(allowed("", "secrets", "get")).toBe(false);
+    expect(binding).toMatchObject({
+      kind: "RoleBinding",
+      metadata: { name: "diffusion-workbench-deployer", namespace: "team" },
+      subjects: [{ kind: "ServiceAccount", name: "sd-bench", namespace: "team" }],
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "diffusion-workbench-deployer" },
+    });
+  });
+
+  it("refuses a workbench name that cannot be a service account, naming the option", () => {
+    expect(() => workbenchDeployerRole({ namespace: "team", workbench: "SD Bench" })).toThrow(/workbench/);
+  });
+});
+
 describe.skipIf(!hasSchemas)("the builders' custom resources against their CRDs", () => {
   it("validate: ServingRuntime, the four InferenceServices, the DSPA and the Notebook (with and without a GPU)", () => {
     const objects = [...everyObject(), notebook({ namespace: NS, image: WORKBENCH_IMAGE, gpuCount: 1, env: { A: "1" } })];

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { dataConnectionSecret, dspa, notebook, projectNamespace, pvc, MANAGED_LABELS } from "../../lib/cluster/objects/index.js";
+import { dataConnectionSecret, dspa, notebook, projectNamespace, pvc, workbenchDeployerRole, MANAGED_LABELS } from "../../lib/cluster/objects/index.js";
 import { crdErrors, hasSchemas, SKIP_SCHEMAS_MESSAGE } from "../helpers/crd-schema.js";
 import { repoRoot } from "../helpers/paths.js";
 
@@ -51,6 +51,8 @@ const EXPECTED = [
   "DataSciencePipelinesApplication/dspa",
   "PersistentVolumeClaim/typescript-workbench",
   "Notebook/typescript-workbench",
+  "Role/diffusion-workbench-deployer",
+  "RoleBinding/diffusion-workbench-deployer",
 ];
 const ids = (docs: Record<string, any>[]) => docs.map((d) => `${d.kind}/${d.metadata.name}`);
 
@@ -127,6 +129,9 @@ describe("setup.sh --dry-run", () => {
     expect(byId["PersistentVolumeClaim/typescript-workbench"]).toEqual(pvc({ namespace: NS, name: "typescript-workbench", size: "20Gi" }));
     const image = "image-registry.openshift-image-registry.svc:5000/my-project/diffusion-workbench-workbench:0.1.0";
     expect(byId["Notebook/typescript-workbench"]).toEqual(notebook({ namespace: NS, image, dataConnections: ["aws-connection-models"] }));
+    const [role, binding] = workbenchDeployerRole({ namespace: NS, workbench: "typescript-workbench" });
+    expect(byId["Role/diffusion-workbench-deployer"]).toEqual(role);
+    expect(byId["RoleBinding/diffusion-workbench-deployer"]).toEqual(binding);
   });
 
   it.skipIf(!hasSchemas)("prints a DSPA and a Notebook that validate against their CRDs", () => {
@@ -151,7 +156,10 @@ describe("setup.sh --dry-run", () => {
       "DataSciencePipelinesApplication/dspa",
       "PersistentVolumeClaim/sd-bench",
       "Notebook/sd-bench",
+      "Role/diffusion-workbench-deployer",
+      "RoleBinding/diffusion-workbench-deployer",
     ]);
+    expect(out[7].subjects).toEqual([{ kind: "ServiceAccount", name: "sd-bench", namespace: "team-a" }]);
     expect(out[1].stringData).toMatchObject({ AWS_ACCESS_KEY_ID: "AKIA/x+y", AWS_SECRET_ACCESS_KEY: "s&cret=", AWS_S3_ENDPOINT: "https://s3.example.com:443" });
     expect(out[3].spec.objectStorage.externalStorage).toMatchObject({ host: "s3.example.com", port: "443", scheme: "https", secure: true });
     expect(out[4].spec.resources.requests.storage).toBe("50Gi");

@@ -7,14 +7,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { InvalidInputError, TorchGenerator, createScheduler } from "../../lib/index.js";
-import { img2imgSchedule, lcmImg2imgSchedule, noisedInitLatents, sampleLatentDistribution, sd3Img2ImgSchedule } from "../../lib/diffusion/img2img.js";
+import { InvalidInputError, createScheduler } from "../../lib/index.js";
+import { img2imgSchedule, lcmImg2imgSchedule, sd3Img2ImgSchedule } from "../../lib/diffusion/img2img.js";
 import { pipelineSchedulerConfig } from "../../lib/onnx/builder/pipeline-kinds.js";
 import { sd3SchedulerConfigJson } from "../../lib/onnx/builder/sd3/model-folder.js";
 import { sdxlSchedulerConfigJson } from "../../lib/onnx/builder/sdxl/model-folder.js";
 import { FlowMatchEulerDiscreteScheduler } from "../../lib/schedulers/flow-match-euler-discrete.js";
 import type { Scheduler } from "../../lib/schedulers/scheduler.js";
 import { repoRoot } from "../helpers/paths.js";
+import { replayInitLatents } from "./img2img-helpers.js";
 
 interface TimestepCase {
   steps: number;
@@ -31,10 +32,6 @@ const reference = JSON.parse(readFileSync(path.join(repoRoot, "test", "fixtures"
   sdxl: TimestepCase[];
   sd3: TimestepCase[];
   latents: { family: "lcm" | "sdxl" | "sd3"; steps: number; strength: number; seed: number; images_per_prompt: number; latent_shape: number[]; latents_shape: number[]; latents: string }[];
-};
-const f32 = (b64: string) => {
-  const buf = Buffer.from(b64, "base64");
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 };
 
 /** The scheduler configs the builder writes, and each family's strength rule (as its pipeline applies it). */
@@ -117,25 +114,13 @@ describe("image-to-image schedules refuse what diffusers refuses, naming strengt
 describe("image-to-image latents follow each family's prepare_latents", () => {
   for (const c of reference.latents) {
     it(`samples the latent distribution, then draws the noise, and scales as diffusers (${c.family}, strength ${c.strength})`, () => {
-      const [, ch, h, w] = c.latent_shape;
-      const n = ch * h * w;
-      // the stand-in encoder's latent_parameters of test/reference/img2img_families.py
-      const params = new Float32Array(2 * n);
-      for (let i = 0; i < n; i++) {
-        params[i] = Math.fround(((i * 29 + 3) % 61) / 15 - 2);
-        params[n + i] = ((i * 17 + 5) % 57) - 34;
-      }
       const fam = FAMILIES[c.family];
       const scheduler = fam.scheduler();
       const { timesteps } = fam.schedule(scheduler, c.steps, c.strength);
-      const generator = new TorchGenerator(c.seed);
-      const sample = sampleLatentDistribution(params, [1, 2 * ch, h, w], generator);
-      const { latents } = noisedInitLatents(sample, fam.vae, c.images_per_prompt, scheduler, timesteps[0], generator);
-      expect(latents.dims).toEqual(c.latents_shape);
-      // relative to the value: exp(0.5 * logvar) reaches exp(10), so latents reach thousands
-      const ref = f32(c.latents);
-      const rel = Math.max(...Array.from(latents.data, (v, i) => Math.abs(v - ref[i]) / Math.max(1, Math.abs(ref[i]))));
-      expect(rel).toBeLessThanOrEqual(1e-5);
+      // the stand-in encoder of test/reference/img2img_families.py
+      const { dims, maxRelError } = replayInitLatents(c, fam.vae, scheduler, timesteps[0]);
+      expect(dims).toEqual(c.latents_shape);
+      expect(maxRelError).toBeLessThanOrEqual(1e-5);
     });
   }
 });

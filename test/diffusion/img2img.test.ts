@@ -9,21 +9,18 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidInputError, StableDiffusionPipeline, TorchGenerator, createScheduler, silentLogger } from "../../lib/index.js";
-import { img2imgSchedule, noisedInitLatents, sampleLatentDistribution } from "../../lib/diffusion/img2img.js";
+import { img2imgSchedule } from "../../lib/diffusion/img2img.js";
 import { schedulerConfigJson } from "../../lib/onnx/builder/folder-writer.js";
 import { shapesTarget } from "../../lib/onnx/builder/shapes/target.js";
 import { repoRoot } from "../helpers/paths.js";
 import { matchesTarget, maxAbsDiff, shapesModel } from "../helpers/shapes.js";
 import { tinyModel } from "../helpers/tiny-model.js";
+import { replayInitLatents } from "./img2img-helpers.js";
 
 const quiet = { providers: ["cpu" as const], logger: silentLogger };
 const reference = JSON.parse(readFileSync(path.join(repoRoot, "test", "fixtures", "img2img", "reference.json"), "utf8")) as {
   timesteps: { scheduler: string; steps: number; strength: number; num_steps: number; timesteps: number[]; signal?: number; noise?: number }[];
   latents: { scheduler: string; steps: number; strength: number; seed: number; images_per_prompt: number; latent_shape: number[]; latents_shape: number[]; latents: string }[];
-};
-const f32 = (b64: string) => {
-  const buf = Buffer.from(b64, "base64");
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 };
 const SD_SCHEDULER = schedulerConfigJson("epsilon");
 
@@ -67,25 +64,13 @@ describe("image-to-image timesteps follow diffusers' get_timesteps", () => {
 describe("image-to-image latents follow diffusers' prepare_latents", () => {
   for (const c of reference.latents) {
     it(`samples the latent distribution, then draws the noise, from one seeded generator (${c.scheduler}, strength ${c.strength})`, () => {
-      const [, ch, h, w] = c.latent_shape;
-      const n = ch * h * w;
-      // the stand-in encoder's latent_parameters of test/reference/img2img.py
-      const params = new Float32Array(2 * n);
-      for (let i = 0; i < n; i++) {
-        params[i] = Math.fround(((i * 29 + 3) % 61) / 15 - 2);
-        params[n + i] = ((i * 17 + 5) % 57) - 34;
-      }
       const scheduler = createScheduler(SD_SCHEDULER, c.scheduler);
       scheduler.setTimesteps(c.steps);
       const { timesteps } = img2imgSchedule(scheduler, c.steps, c.strength);
-      const generator = new TorchGenerator(c.seed);
-      const sample = sampleLatentDistribution(params, [1, 2 * ch, h, w], generator);
-      const { latents } = noisedInitLatents(sample, { scalingFactor: 0.18215, shiftFactor: 0 }, c.images_per_prompt, scheduler, timesteps[0], generator);
-      expect(latents.dims).toEqual(c.latents_shape);
-      // relative to the value: exp(0.5 * logvar) reaches exp(10), so latents reach thousands
-      const ref = f32(c.latents);
-      const rel = Math.max(...Array.from(latents.data, (v, i) => Math.abs(v - ref[i]) / Math.max(1, Math.abs(ref[i]))));
-      expect(rel).toBeLessThanOrEqual(1e-5); // measured 4.3e-6 (float32 exp of torch vs a rounded float64 exp, then cancellation)
+      // the stand-in encoder of test/reference/img2img.py
+      const { dims, maxRelError } = replayInitLatents(c, { scalingFactor: 0.18215, shiftFactor: 0 }, scheduler, timesteps[0]);
+      expect(dims).toEqual(c.latents_shape);
+      expect(maxRelError).toBeLessThanOrEqual(1e-5); // measured 4.3e-6 (float32 exp of torch vs a rounded float64 exp, then cancellation)
     });
   }
 });

@@ -1,20 +1,16 @@
 /** `diffusion-workbench finetune ...` as a user runs it: the built CLI in a child process. */
-import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pipelineFromYaml } from "../../finetuning/kfp/yaml.js";
 import { createS3Client, listPrefix } from "../../lib/index.js";
-import { repoRoot } from "../helpers/paths.js";
+import { requireBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
 import { startS3, type S3Server } from "../storage/helpers/s3-server.js";
 import { blockImage } from "./images-helpers.js";
 import { checkMessage } from "./proto-check.js";
 
-const cli = path.join(repoRoot, "dist", "bin", "cli.js");
 let work: string;
 let s3: S3Server;
 
@@ -25,18 +21,12 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-async function run(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: work, env });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function run(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<CliResult> {
+  return runCli(args, { cwd: work, env });
 }
 
 beforeAll(async () => {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first (npm test does)`);
+  requireBuiltCli();
   work = await mkdtemp(path.join(os.tmpdir(), "finetune-cli-"));
   s3 = await startS3();
   await mkdir(path.join(work, "photos"));

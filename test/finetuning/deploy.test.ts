@@ -1,17 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deployFineTunedModel, fineTunedInferenceService } from "../../finetuning/dreambooth/deploy.js";
 import { dreamboothPipeline, CONTAINER_LOCATIONS } from "../../finetuning/dreambooth/pipeline.js";
 import { compilePipeline } from "../../finetuning/kfp/compile.js";
 import { FakeApiServer } from "../cluster/fake-apiserver.js";
+import { serverPerTest } from "../helpers/server-per-test.js";
 import { checkMessage } from "./proto-check.js";
 
 let api: FakeApiServer;
-beforeEach(async () => {
-  api = await new FakeApiServer().start();
-});
-afterEach(async () => {
-  await api.close();
-});
+serverPerTest(() => new FakeApiServer().start(), (s) => (api = s));
 
 describe("the optional deploy step", () => {
   it("is compiled after upload, with the InferenceService, the run's version and name and the data connection", () => {

@@ -1,13 +1,11 @@
 /** submit and watch against a loopback server answering as the DSP (KFP v2beta1) API server does. */
-import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { promisify } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RunFailedError, submitPipeline, watchRun } from "../../finetuning/dreambooth/submit.js";
 import { PipelinesClient } from "../../lib/cluster/pipelines.js";
-import { repoRoot } from "../helpers/paths.js";
+import { runCli } from "../helpers/cli.js";
+import { serverPerTest } from "../helpers/server-per-test.js";
 
 interface Recorded {
   method: string;
@@ -69,12 +67,7 @@ const task = (name: string, state: string, extra: Record<string, unknown> = {}) 
 const YAML = "# PIPELINE DEFINITION\n# Name: dreambooth-sd3-lora\npipelineInfo:\n  name: dreambooth-sd3-lora\nroot:\n  dag:\n    tasks: {}\nschemaVersion: 2.1.0\n";
 
 let dsp: FakeDsp;
-beforeEach(async () => {
-  dsp = await new FakeDsp().start();
-});
-afterEach(async () => {
-  await dsp.close();
-});
+serverPerTest(() => new FakeDsp().start(), (s) => (dsp = s));
 
 describe("submitPipeline", () => {
   it("uploads a new pipeline, takes its first version and starts a run with the parameters", async () => {
@@ -150,8 +143,8 @@ describe("diffusion-workbench finetune submit", () => {
     dsp.runStates = [{ run_id: "r-1", state: "SUCCEEDED" }];
     const env: NodeJS.ProcessEnv = { ...process.env, DSP_URL: dsp.url, DSP_TOKEN: "sa-token" };
     for (const k of Object.keys(env)) if (/^(AWS_|VERSION$|MODEL_NAME$|INSTANCE_|CLASS_PROMPT$|RESOLUTION$|MAX_TRAIN_STEPS$)/.test(k)) delete env[k];
-    const cli = path.join(repoRoot, "dist", "bin", "cli.js");
-    const r = await promisify(execFile)(process.execPath, [cli, "finetune", "submit", "--set", "VERSION=v9", "--set", "MAX_TRAIN_STEPS=50", "--watch"], { env });
+    const r = await runCli(["finetune", "submit", "--set", "VERSION=v9", "--set", "MAX_TRAIN_STEPS=50", "--watch"], { env });
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe("r-1\n");
     expect(r.stderr).toMatch(/^uploaded pipeline dreambooth-sd3-lora \(p-1, version pv-1\); started run r-1\nrun r-1: SUCCEEDED\n$/);
     expect(dsp.requests.map((q) => `${q.method} ${q.path}`)).toEqual([

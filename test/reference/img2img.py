@@ -16,27 +16,11 @@ Run from the repo root (writes test/fixtures/img2img/reference.json):
 
 Float32 arrays are stored as base64 of little-endian float32 bytes.
 """
-import base64
-import json
 import os
-import sys
-import types
 
-sys.path.insert(0, "/work/shared/reference")
-import refenv  # noqa: E402
-
-torch = refenv.setup()
-# transformers 4.34 imports every model package when one is imported, and mt5/t5 pull in
-# convert_slow_tokenizer, which needs the absent Rust `tokenizers`; nothing here tokenizes, so a
-# stand-in module with the one name those imports ask for is enough.
-_stub = types.ModuleType("transformers.convert_slow_tokenizer")
-_stub.import_protobuf = lambda *a, **k: None
-_stub.SLOW_TO_FAST_CONVERTERS = {}
-sys.modules["transformers.convert_slow_tokenizer"] = _stub
-import numpy as np  # noqa: E402
+from img2img_common import StandInVae, b64, latent_parameters, pipe_with, torch, write_json
 import diffusers  # noqa: E402
 from diffusers import StableDiffusionImg2ImgPipeline, LatentConsistencyModelPipeline  # noqa: E402
-from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution  # noqa: E402
 
 OUT = os.path.join("test", "fixtures", "img2img", "reference.json")
 SD_PNDM_FILE = {
@@ -60,18 +44,8 @@ STEPS = [4, 10, 25, 50]
 STRENGTHS = [0.05, 0.3, 0.5, 0.75, 0.8, 1.0]
 
 
-def b64(t):
-    a = np.ascontiguousarray(np.asarray(t, dtype="<f4"))
-    return base64.b64encode(a.tobytes()).decode("ascii")
-
-
 def make_scheduler(cls_name, overrides):
     return getattr(diffusers, cls_name).from_config(SD_PNDM_FILE, **overrides)
-
-
-def pipe_with(scheduler, vae=None):
-    """A stand-in `self` for the pipeline methods: only the attributes they read."""
-    return types.SimpleNamespace(scheduler=scheduler, vae=vae)
 
 
 def timestep_cases():
@@ -97,28 +71,9 @@ def timestep_cases():
 LATENT_SHAPE = [1, 4, 3, 5]
 
 
-def latent_parameters():
-    """[1, 8, 3, 5]: mean in [-2, 2], logvar from -34 to 22 (beyond both clamps) as integer formulas."""
-    n = int(np.prod(LATENT_SHAPE))
-    i = torch.arange(n)
-    mean = ((i * 29 + 3) % 61).to(torch.float32) / 15.0 - 2.0
-    logvar = ((i * 17 + 5) % 57).to(torch.float32) - 34.0
-    return torch.cat([mean.reshape(LATENT_SHAPE), logvar.reshape(LATENT_SHAPE)], dim=1)
-
-
-class StandInVae:
-    config = types.SimpleNamespace(scaling_factor=0.18215)
-
-    def __init__(self, params):
-        self.params = params
-
-    def encode(self, image):
-        return types.SimpleNamespace(latent_dist=DiagonalGaussianDistribution(self.params))
-
-
 def latent_cases():
     cases = []
-    params = latent_parameters()
+    params = latent_parameters(LATENT_SHAPE)
     image = torch.zeros(1, 3, 24, 40)  # only its channel count is read: the VAE is a stand-in
     for name, cls_name, overrides, strength, seed in [
         ("EulerDiscreteScheduler", "EulerDiscreteScheduler", {}, 0.6, 42),
@@ -127,7 +82,7 @@ def latent_cases():
         s = make_scheduler(cls_name, overrides)
         steps = 10
         s.set_timesteps(steps)
-        self = pipe_with(s, StandInVae(params))
+        self = pipe_with(s, StandInVae(params, scaling_factor=0.18215))
         timesteps, _ = StableDiffusionImg2ImgPipeline.get_timesteps(self, steps, strength, "cpu")
         batch, per_prompt = 1, 2
         latent_timestep = timesteps[:1].repeat(batch * per_prompt)
@@ -150,10 +105,7 @@ def guidance_embedding():
 def main():
     data = {"diffusers": diffusers.__version__, "timesteps": timestep_cases(), "latents": latent_cases(),
             "guidance_embedding": guidance_embedding()}
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
+    write_json(OUT, data)
     print(f"wrote {OUT}: {len(data['timesteps'])} timestep cases")
 
 

@@ -22,23 +22,10 @@ Run from the repo root (writes test/fixtures/img2img/families.json):
 
 Float32 arrays are stored as base64 of little-endian float32 bytes.
 """
-import base64
-import json
 import os
-import sys
 import types
 
-sys.path.insert(0, "/work/shared/reference")
-import refenv  # noqa: E402
-
-torch = refenv.setup()
-# transformers 4.34 imports every model package when one is imported, and mt5/t5 pull in
-# convert_slow_tokenizer, which needs the absent Rust `tokenizers`; nothing here tokenizes.
-_stub = types.ModuleType("transformers.convert_slow_tokenizer")
-_stub.import_protobuf = lambda *a, **k: None
-_stub.SLOW_TO_FAST_CONVERTERS = {}
-sys.modules["transformers.convert_slow_tokenizer"] = _stub
-import numpy as np  # noqa: E402
+from img2img_common import StandInVae, b64, latent_parameters, pipe_with, torch, write_json
 import diffusers  # noqa: E402
 from diffusers import (  # noqa: E402
     EulerDiscreteScheduler,
@@ -48,7 +35,6 @@ from diffusers import (  # noqa: E402
     StableDiffusion3Img2ImgPipeline,
     StableDiffusionXLImg2ImgPipeline,
 )
-from diffusers.models.autoencoders.vae import DiagonalGaussianDistribution  # noqa: E402
 from diffusers.pipelines.latent_consistency_models.pipeline_latent_consistency_img2img import retrieve_timesteps  # noqa: E402
 
 OUT = os.path.join("test", "fixtures", "img2img", "families.json")
@@ -67,16 +53,6 @@ SDXL_CONFIG = {
 }
 SD3_CONFIG = {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": 3.0}
 STRENGTHS = [0.05, 0.3, 0.5, 0.6, 0.75, 0.8, 1.0]
-
-
-def b64(t):
-    a = np.ascontiguousarray(np.asarray(t, dtype="<f4"))
-    return base64.b64encode(a.tobytes()).decode("ascii")
-
-
-def pipe_with(scheduler, vae=None):
-    """A stand-in `self` for the pipeline methods: only the attributes they read."""
-    return types.SimpleNamespace(scheduler=scheduler, vae=vae)
 
 
 ONE = torch.ones(1, 1, 1, 1)
@@ -146,27 +122,6 @@ def sd3_cases():
     return cases
 
 
-def latent_parameters(shape):
-    """[1, 2C, h, w]: mean in [-2, 2], logvar from -34 to 22 (beyond both clamps) as integer formulas."""
-    n = int(np.prod(shape))
-    i = torch.arange(n)
-    mean = ((i * 29 + 3) % 61).to(torch.float32) / 15.0 - 2.0
-    logvar = ((i * 17 + 5) % 57).to(torch.float32) - 34.0
-    return torch.cat([mean.reshape(shape), logvar.reshape(shape)], dim=1)
-
-
-class StandInVae:
-    def __init__(self, params, **config):
-        self.params = params
-        self.config = types.SimpleNamespace(force_upcast=False, latents_mean=None, latents_std=None, **config)
-
-    def encode(self, image):
-        return types.SimpleNamespace(latent_dist=DiagonalGaussianDistribution(self.params))
-
-    def to(self, *a, **k):
-        return self
-
-
 def latent_cases():
     cases = []
     image = torch.zeros(1, 3, 24, 40)  # only its channel count is read: the VAE is a stand-in
@@ -205,10 +160,7 @@ def latent_cases():
 def main():
     data = {"diffusers": diffusers.__version__, "lcm": lcm_cases(), "sdxl": sdxl_cases(), "sd3": sd3_cases(),
             "latents": latent_cases()}
-    os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
+    write_json(OUT, data)
     print(f"wrote {OUT}: {len(data['lcm'])} LCM, {len(data['sdxl'])} SDXL, {len(data['sd3'])} SD3 timestep cases, {len(data['latents'])} latent cases")
 
 

@@ -56,7 +56,9 @@ describe("the MCP server's configuration", () => {
     const read = new Set([...source.matchAll(/(?:env\.|env, ")([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]));
     const declared = ENV_VARS.map((v) => v.name);
     for (const name of read) expect(declared, name).toContain(name);
-    const readme = readFileSync(path.join(repoRoot, "docs", "readme", "mcp.md"), "utf8");
+    const all = readFileSync(path.join(repoRoot, "README.md"), "utf8");
+    // the MCP server's section, up to the next top-level section
+    const readme = all.slice(all.indexOf("## MCP server"), all.indexOf("\n## ", all.indexOf("## MCP server") + 3));
     for (const name of declared) expect(readme, name).toContain(`| \`${name}\``);
   });
 });

@@ -17,5 +17,6 @@ export { mcpServer, MCP_PORT, type McpServerOptions } from "./mcp.js";
 export { dspa, type DspaOptions } from "./dspa.js";
 export { pvc, ACCESS_MODES, type AccessMode, type PvcOptions } from "./pvc.js";
 export { notebook, NOTEBOOK_PORT, WORKBENCH_HOME, type NotebookOptions } from "./notebook.js";
+export { workbenchDeployerRole, WORKBENCH_DEPLOYER_RULES, type WorkbenchDeployerOptions } from "./rbac.js";
 export { MANAGED_LABELS, type ObjectOptions } from "./meta.js";
 export type { CustomResource, ServingRuntime, InferenceService, DataSciencePipelinesApplication, Notebook, Route } from "./types.js";

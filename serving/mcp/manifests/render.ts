@@ -3,11 +3,9 @@
  * the same `${NAME}` placeholders and checks as the runtime's (serving/manifests/render.ts), over
  * the variables these templates use.
  */
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
-import { DNS_LABEL, QUANTITY, VARIABLES as RUNTIME_VARIABLES, fillTemplate, type Variable } from "../../manifests/render.js";
+import { DNS_LABEL, VARIABLES as RUNTIME_VARIABLES, renderTemplateFile, resourceVariables, templateFileVariables, templatesDir, type Variable } from "../../manifests/render.js";
 
 export const MCP_MANIFESTS = {
   deployment: "deployment.yaml",
@@ -39,10 +37,7 @@ export const MCP_VARIABLES = {
   IMAGE_TTL: { default: "7d", pattern: /^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)?$/, allowed: "0 or a duration (24h, 7d)", meaning: "how long images are kept" },
   IMAGE_RESPONSE: { default: "preview", pattern: /^(png|preview|none)$/, allowed: "png, preview, none", meaning: "the image block of tool results" },
   MCP_AUTH_SECRET: { default: "diffusion-mcp-auth", pattern: DNS_LABEL, allowed: "a Secret name", meaning: "optional Secret: `token` (bearer token of /mcp), `runtime-token`" },
-  CPU_REQUEST: { default: "100m", pattern: QUANTITY, allowed: "a CPU quantity", meaning: "CPU request" },
-  CPU_LIMIT: { default: "1", pattern: QUANTITY, allowed: "a CPU quantity", meaning: "CPU limit" },
-  MEMORY_REQUEST: { default: "256Mi", pattern: QUANTITY, allowed: "a memory quantity", meaning: "memory request" },
-  MEMORY_LIMIT: { default: "1Gi", pattern: QUANTITY, allowed: "a memory quantity", meaning: "memory limit" },
+  ...resourceVariables({ cpuRequest: "100m", cpuLimit: "1", memoryRequest: "256Mi", memoryLimit: "1Gi" }),
 } as const satisfies Record<string, Variable>;
 export type McpVariableName = keyof typeof MCP_VARIABLES;
 export type McpManifestVariables = Partial<Record<McpVariableName, string>>;
@@ -50,20 +45,15 @@ export type McpManifestVariables = Partial<Record<McpVariableName, string>>;
 /** This folder, from the sources or from dist/ (which has no YAML). */
 export function mcpManifestsDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const dir of [here, path.resolve(here, "..", "..", "..", "..", "serving", "mcp", "manifests")]) {
-    if (existsSync(path.join(dir, MCP_MANIFESTS.deployment))) return dir;
-  }
-  throw new Error(`the MCP manifest templates are not beside ${here}`);
+  return templatesDir(here, path.resolve(here, "..", "..", "..", "..", "serving", "mcp", "manifests"), MCP_MANIFESTS.deployment, "the MCP manifest templates");
 }
 
 /** The variables a template uses. */
 export function mcpTemplateVariables(name: McpManifestName): McpVariableName[] {
-  const text = readFileSync(path.join(mcpManifestsDir(), MCP_MANIFESTS[name]), "utf8");
-  return [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1] as McpVariableName))];
+  return templateFileVariables(mcpManifestsDir(), MCP_MANIFESTS[name]) as McpVariableName[];
 }
 
 /** One manifest, rendered and parsed into the object `oc apply` would send. */
 export function renderMcpManifest(name: McpManifestName, vars: McpManifestVariables): Record<string, any> {
-  const file = MCP_MANIFESTS[name];
-  return parse(fillTemplate(readFileSync(path.join(mcpManifestsDir(), file), "utf8"), vars, MCP_VARIABLES, file)) as Record<string, any>;
+  return renderTemplateFile(mcpManifestsDir(), MCP_MANIFESTS[name], vars, MCP_VARIABLES);
 }

@@ -15,7 +15,7 @@ export const DEFAULT_IMAGE_OUTPUT_PATH = "./generated-images";
 export const DEFAULT_S3_PREFIX = "images/";
 export const DEFAULT_CLEANUP_INTERVAL = "10m";
 
-/** Every environment variable the image store reads; docs/readme/mcp-storage.md shows this table. */
+/** Every environment variable the image store reads; the README (MCP server, Image storage) shows this table. */
 export const STORE_ENV_VARS: readonly EnvVar[] = [
   { name: "IMAGE_STORAGE", default: "file", meaning: "where generated images are kept: file (a folder) or s3 (the data connection's bucket)" },
   { name: "IMAGE_OUTPUT_PATH", default: DEFAULT_IMAGE_OUTPUT_PATH, meaning: "the folder (IMAGE_STORAGE=file), relative to the working directory; created on first write" },
