@@ -1,32 +1,11 @@
 /** The notebooks: committed without outputs, and executed headlessly on the tslab kernel with pictures and charts. */
-import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { execute, readNotebook as read } from "./helpers/notebooks.js";
 import { repoRoot } from "./helpers/paths.js";
 
-interface Cell {
-  cell_type: string;
-  source: string | string[];
-  outputs?: { output_type: string; data?: Record<string, unknown>; name?: string; text?: string | string[]; ename?: string }[];
-  execution_count?: number | null;
-}
-const read = (file: string) => JSON.parse(readFileSync(file, "utf8")) as { cells: Cell[]; metadata: { kernelspec: { name: string } } };
 const notebooks = readdirSync(path.join(repoRoot, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
-
-/**
- * Runs notebooks/<name>.ipynb headlessly (notebooks/run.sh, `env` over this process's) and reads
- * the executed copy: its outputs, the HTML they display and the text they print.
- */
-async function execute(name: string, env: NodeJS.ProcessEnv): Promise<{ nb: ReturnType<typeof read>; outputs: NonNullable<Cell["outputs"]>; html: string; text: string }> {
-  await promisify(execFile)("bash", [path.join(repoRoot, "notebooks", "run.sh"), name], { cwd: repoRoot, maxBuffer: 16 << 20, env: { ...process.env, ...env } });
-  const nb = read(path.join(repoRoot, "out", "notebooks", `${name}.ipynb`));
-  const outputs = nb.cells.flatMap((c) => c.outputs ?? []);
-  const html = outputs.map((o) => String(o.data?.["text/html"] ?? "")).join("\n");
-  const text = outputs.map((o) => [o.text ?? ""].flat().join("")).join("\n");
-  return { nb, outputs, html, text };
-}
 
 describe("committed notebooks", () => {
   it("exist", () => {

@@ -4,7 +4,11 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { RunFailedError, submitPipeline, watchRun } from "../../finetuning/dreambooth/submit.js";
 import { PipelinesClient } from "../../lib/cluster/pipelines.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { startFakeKfp, type FakeKfp } from "../cluster/fake-kfp.js";
 import { runCli } from "../helpers/cli.js";
+import { repoRoot } from "../helpers/paths.js";
 import { serverPerTest } from "../helpers/server-per-test.js";
 
 interface Recorded {
@@ -162,5 +166,70 @@ describe("diffusion-workbench finetune submit", () => {
       pipeline_version_reference: { pipeline_id: "p-1", pipeline_version_id: "pv-1" },
       runtime_config: { parameters: { VERSION: "v9", MAX_TRAIN_STEPS: 50 } },
     });
+  });
+});
+
+describe("diffusion-workbench finetune watch", () => {
+  /** The compiled Dreambooth pipeline: its components declare the samples and loss_log artifacts. */
+  const SPEC = readFileSync(path.join(repoRoot, "test", "fixtures", "kfp", "dreambooth-sd3-lora.yaml"), "utf8");
+
+  /** A fake KFP server whose run (created from an uploaded pipeline version) goes through `states`. */
+  async function runOn(states: string[]): Promise<{ kfp: FakeKfp; runId: string }> {
+    const kfp = await startFakeKfp({ token: "t0k", runStates: states });
+    const client = new PipelinesClient({ url: kfp.url, token: "t0k" });
+    try {
+      const r = await submitPipeline(client, { yaml: SPEC, pipelineName: "dreambooth-sd3-lora", versionName: "v1-x", runName: "dreambooth v1", parameters: { VERSION: "v1" } });
+      return { kfp, runId: r.run.run_id };
+    } finally {
+      await client.close();
+    }
+  }
+  const env = (kfp: FakeKfp) => ({ ...process.env, DSP_URL: kfp.url, DSP_TOKEN: "t0k", DSP_PIPELINE_ROOT: "" });
+
+  it("follows a run until it succeeds and prints each artifact folder under --pipeline-root", async () => {
+    const { kfp, runId } = await runOn(["RUNNING", "SUCCEEDED"]);
+    try {
+      const r = await runCli(["finetune", "watch", runId, "--interval", "1", "--pipeline-root", "s3://pipeline-artifacts/dsp"], { env: env(kfp) });
+      expect(r.stderr).toContain("SUCCEEDED");
+      expect(r.stdout).toBe(
+        `export-onnx.samples\ts3://pipeline-artifacts/dsp/dreambooth-sd3-lora/${runId}/export-onnx/\n` +
+          `upload.loss_log\ts3://pipeline-artifacts/dsp/dreambooth-sd3-lora/${runId}/upload/\n`,
+      );
+      expect(r.code).toBe(0);
+      const version = kfp.versions[0];
+      // after the upload and the run: polls of the run until it ends, then the version's spec
+      expect(kfp.requests.slice(4).map((q) => `${q.method} ${q.path}`)).toEqual([
+        `GET /apis/v2beta1/runs/${runId}`,
+        `GET /apis/v2beta1/runs/${runId}`,
+        `GET /apis/v2beta1/pipelines/${version.pipeline_id}/versions/${version.pipeline_version_id}`,
+      ]);
+      expect(kfp.requests.every((q) => q.authorization === "Bearer t0k")).toBe(true);
+    } finally {
+      await kfp.close();
+    }
+  });
+
+  it("says on stderr that the artifact locations are unknown without a pipeline root, and still exits 0 for a run that succeeded", async () => {
+    const { kfp, runId } = await runOn(["SUCCEEDED"]);
+    try {
+      const r = await runCli(["finetune", "watch", runId, "--interval", "1"], { env: env(kfp) });
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain("artifact locations unknown");
+      expect(r.code).toBe(0);
+    } finally {
+      await kfp.close();
+    }
+  });
+
+  it("exits 1 when the run fails", async () => {
+    const { kfp, runId } = await runOn(["RUNNING", "FAILED"]);
+    try {
+      const r = await runCli(["finetune", "watch", runId, "--interval", "1", "--pipeline-root", "s3://pipeline-artifacts"], { env: env(kfp) });
+      expect(r.stderr).toContain("FAILED");
+      expect(r.stdout).toBe("");
+      expect(r.code).toBe(1);
+    } finally {
+      await kfp.close();
+    }
   });
 });

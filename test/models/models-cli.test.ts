@@ -1,19 +1,17 @@
 /** `models push|pull|ls` as a user runs them (the built CLI in child processes): concurrent pulls, a pull killed half-way. */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../helpers/paths.js";
+import { cliPath as cli, requireBuiltCli, runCli, type CliResult } from "../helpers/cli.js";
 import { tinyModel } from "../helpers/tiny-model.js";
 import { startFaultProxy, type FaultProxy } from "../storage/helpers/fault-proxy.js";
 import { BUCKET, SECRET_KEY, startS3, type S3Server } from "../storage/helpers/s3-server.js";
 import { expectSameFiles } from "./helpers/same-files.js";
 
-const cli = path.join(repoRoot, "dist", "bin", "cli.js");
 let s3: S3Server;
 let proxy: FaultProxy;
 let model: string;
@@ -23,22 +21,15 @@ function env(cache: string): NodeJS.ProcessEnv {
   return { ...process.env, ...s3.env, AWS_S3_ENDPOINT: proxy.endpoint, MODEL_CACHE_DIR: cache, MODEL_ID: "" };
 }
 
-async function run(args: string[], cache: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await promisify(execFile)(process.execPath, [cli, ...args], { env: env(cache) });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+/** The built CLI with this file's data connection and model cache. */
+const run = (args: string[], cache: string): Promise<CliResult> => runCli(args, { env: env(cache) });
 
 const url = `s3://${BUCKET}/models/1/tiny/`;
 const entry = (cache: string) => path.join(cache, "s3", BUCKET, encodeURIComponent("models/1/tiny/"));
 const unetGets = () => proxy.seen.filter((r) => r.method === "GET" && r.url.startsWith(`/${BUCKET}/models/1/tiny/unet/model.onnx`));
 
 beforeAll(async () => {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first (npm test does)`);
+  requireBuiltCli();
   [s3, model, tmp] = await Promise.all([startS3(), tinyModel(), mkdtemp(path.join(os.tmpdir(), "models-cli-"))]);
   proxy = await startFaultProxy(s3.port);
 });
