@@ -33,12 +33,11 @@ import { encodePromptSd3, type Sd3Encoders, type Sd3PromptEmbeddings } from "./e
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { doesGuidance } from "./guidance.js";
 import { latentShape, repeatEach, type Latents } from "./latents.js";
-import type { RgbImage } from "../images/postprocess.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
-import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
+import type { TextToImagePipeline } from "./pipeline.js";
 import { perPrompt, promptList } from "./resolve-request.js";
 import { withComponent } from "./with-component.js";
-import { decodeToImages } from "./decode.js";
+import { PipelineBase } from "./pipeline-base.js";
 import { finishGeneration } from "./finish-generation.js";
 import { readRequestImage, startLatents } from "./encode-image.js";
 import { requireImageForStrength, sd3Img2ImgSchedule } from "./img2img.js";
@@ -87,19 +86,17 @@ function present(index: ModelIndex, name: string): boolean {
   return index.components[name]?.[0] != null;
 }
 
-export class StableDiffusion3Pipeline implements TextToImagePipeline {
+export class StableDiffusion3Pipeline extends PipelineBase implements TextToImagePipeline {
   private constructor(
     readonly index: ModelIndex,
     readonly tokenizers: { clipL: CLIPTokenizer; clipG: CLIPTokenizer; t5?: T5Tokenizer },
-    private readonly components: Components,
-    private readonly contracts: Sd3Contracts,
+    protected readonly components: Components,
+    protected readonly contracts: Sd3Contracts,
     readonly config: Sd3Config,
     readonly runtime: RuntimeOptions,
     readonly logger: Logger,
-  ) {}
-
-  get dir(): string {
-    return this.index.dir;
+  ) {
+    super();
   }
 
   /** Whether the folder has T5 (text_encoder_3); without it its embeddings are zeros. */
@@ -107,27 +104,8 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     return this.contracts.textEncoder3 !== undefined;
   }
 
-  loadedComponents(): string[] {
-    return this.components.loaded();
-  }
-
-  /** Latents to pictures with this model's VAE decoder (a denoising film strip: `StepProgress.latents`). */
-  decodeLatents(latents: Latents, options: { signal?: AbortSignal } = {}): Promise<RgbImage[]> {
-    return decodeToImages(this.components, this.contracts.vaeDecoder, latents, this.config.vae, {
-      slicing: this.runtime.vaeSlicing === true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  }
-
-  describe(): PipelineDescription {
-    return {
-      family: this.index.family,
-      className: this.index.className,
-      provider: this.config.provider,
-      dtype: this.contracts.transformer.sampleType,
-      dtypeReason: this.config.dtypeReason,
-      contracts: this.contracts,
-    };
+  protected get denoiserDtype(): string {
+    return this.contracts.transformer.sampleType;
   }
 
   /** Open an SD3 model folder: read its configs, open each component, recognise each tensor contract. */
@@ -376,9 +354,6 @@ export class StableDiffusion3Pipeline implements TextToImagePipeline {
     return out;
   }
 
-  async dispose(): Promise<void> {
-    await this.components.dispose();
-  }
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

@@ -29,13 +29,12 @@ import { TorchGenerator, randomSeed } from "./generator.js";
 import { doesGuidance } from "./guidance.js";
 import { latentShape, repeatEach, type Latents } from "./latents.js";
 import { readDenoiserConfig, type DenoiserConfig } from "./model-config.js";
-import type { RgbImage } from "../images/postprocess.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
-import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
+import type { TextToImagePipeline } from "./pipeline.js";
 import { perPrompt, promptList, resolveImageSize } from "./resolve-request.js";
 import { addTimeIds, checkAddEmbeddingSize, microConditioning, timeIdsRows } from "./sdxl-micro-conditioning.js";
 import { withComponent } from "./with-component.js";
-import { decodeToImages } from "./decode.js";
+import { PipelineBase } from "./pipeline-base.js";
 import { finishGeneration } from "./finish-generation.js";
 import { readRequestImage, startLatents } from "./encode-image.js";
 import { img2imgSchedule, requireImageForStrength } from "./img2img.js";
@@ -70,42 +69,21 @@ interface XLConfig extends DenoiserConfig {
   dtypeReason: string;
 }
 
-export class StableDiffusionXLPipeline implements TextToImagePipeline {
+export class StableDiffusionXLPipeline extends PipelineBase implements TextToImagePipeline {
   private constructor(
     readonly index: ModelIndex,
     readonly tokenizers: readonly [CLIPTokenizer, CLIPTokenizer],
-    private readonly components: Components,
-    private readonly contracts: XLContracts,
+    protected readonly components: Components,
+    protected readonly contracts: XLContracts,
     readonly config: XLConfig,
     readonly runtime: RuntimeOptions,
     readonly logger: Logger,
-  ) {}
-
-  get dir(): string {
-    return this.index.dir;
+  ) {
+    super();
   }
 
-  loadedComponents(): string[] {
-    return this.components.loaded();
-  }
-
-  /** Latents to pictures with this model's VAE decoder (a denoising film strip: `StepProgress.latents`). */
-  decodeLatents(latents: Latents, options: { signal?: AbortSignal } = {}): Promise<RgbImage[]> {
-    return decodeToImages(this.components, this.contracts.vaeDecoder, latents, this.config.vae, {
-      slicing: this.runtime.vaeSlicing === true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  }
-
-  describe(): PipelineDescription {
-    return {
-      family: this.index.family,
-      className: this.index.className,
-      provider: this.config.provider,
-      dtype: this.contracts.unet.sampleType,
-      dtypeReason: this.config.dtypeReason,
-      contracts: this.contracts,
-    };
+  protected get denoiserDtype(): string {
+    return this.contracts.unet.sampleType;
   }
 
   /** Open an SDXL model folder: read its configs, open each component, recognise each tensor contract. */
@@ -322,9 +300,6 @@ export class StableDiffusionXLPipeline implements TextToImagePipeline {
     return out;
   }
 
-  async dispose(): Promise<void> {
-    await this.components.dispose();
-  }
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

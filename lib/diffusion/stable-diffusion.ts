@@ -34,9 +34,9 @@ import type { ModelSession } from "../onnx/session.js";
 import { createScheduler } from "../schedulers/index.js";
 import type { Scheduler } from "../schedulers/scheduler.js";
 import { CLIPTokenizer } from "../tokenizers/clip.js";
-import { toRgb8, toUnitHWC, type RgbImage } from "../images/postprocess.js";
+import type { RgbImage } from "../images/postprocess.js";
+import type { DecodedImages } from "./decode.js";
 import type { InitImage } from "../images/init-image.js";
-import { decodeLatents, type DecodedImages, decodeToImages } from "./decode.js";
 import { encodeTokens, tokenize, type PromptEmbeddings } from "./encode-prompt.js";
 import { TorchGenerator, randomSeed } from "./generator.js";
 import { applyGuidance, doesGuidance } from "./guidance.js";
@@ -44,8 +44,10 @@ import { guidanceScaleEmbedding } from "./guidance-embedding.js";
 import { readRequestImage, startLatents } from "./encode-image.js";
 import { img2imgSchedule, lcmImg2imgSchedule, requireImageForStrength } from "./img2img.js";
 import { duplicateBatch, latentShape, repeatEach, type Latents } from "./latents.js";
+import { finishGeneration } from "./finish-generation.js";
+import { PipelineBase } from "./pipeline-base.js";
 import { parseGenerateOptions, rejectUnusedFields, type GenerateOptions, type GenerateOptionsInput } from "./options.js";
-import type { PipelineDescription, TextToImagePipeline } from "./pipeline.js";
+import type { TextToImagePipeline } from "./pipeline.js";
 import { readDenoiserConfig, type DenoiserConfig } from "./model-config.js";
 import { perPrompt, promptList, resolveImageSize } from "./resolve-request.js";
 import { withComponent } from "./with-component.js";
@@ -138,44 +140,21 @@ interface FamilyConfig extends DenoiserConfig {
   timeCondDim?: number;
 }
 
-export class StableDiffusionPipeline implements TextToImagePipeline {
+export class StableDiffusionPipeline extends PipelineBase implements TextToImagePipeline {
   private constructor(
     readonly index: ModelIndex,
     readonly tokenizer: CLIPTokenizer,
-    private readonly components: Components,
-    private readonly contracts: { textEncoder: TextEncoderContract; unet: UNetContract; vaeDecoder: VaeDecoderContract },
+    protected readonly components: Components,
+    protected readonly contracts: { textEncoder: TextEncoderContract; unet: UNetContract; vaeDecoder: VaeDecoderContract },
     readonly config: FamilyConfig,
     readonly runtime: RuntimeOptions,
     readonly logger: Logger,
-  ) {}
-
-  get dir(): string {
-    return this.index.dir;
+  ) {
+    super();
   }
 
-  /** Components whose sessions are open now (none between calls with CPU offload). */
-  loadedComponents(): string[] {
-    return this.components.loaded();
-  }
-
-  /** Execution provider and precision of the denoiser, as opened. */
-  /** Latents to pictures with this model's VAE decoder (a denoising film strip: `StepProgress.latents`). */
-  decodeLatents(latents: Latents, options: { signal?: AbortSignal } = {}): Promise<RgbImage[]> {
-    return decodeToImages(this.components, this.contracts.vaeDecoder, latents, this.config.vae, {
-      slicing: this.runtime.vaeSlicing === true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  }
-
-  describe(): PipelineDescription {
-    return {
-      family: this.index.family,
-      className: this.index.className,
-      provider: this.config.provider,
-      dtype: this.config.dtype,
-      dtypeReason: this.config.dtypeReason,
-      contracts: this.contracts,
-    };
+  protected get denoiserDtype(): string {
+    return this.config.dtype;
   }
 
   /** Open a model folder: read its configs, open each component, recognise each tensor contract. */
@@ -367,50 +346,27 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
     const denoiseMs = performance.now() - t;
     check();
 
-    // 5. Decode and post-process.
-    t = performance.now();
-    const finalLatents: Latents = { data: latents, dims };
-    const vae = await this.components.acquire("vae_decoder");
-    let decoded: DecodedImages;
-    try {
-      decoded = await decodeLatents(vae, this.contracts.vaeDecoder, finalLatents, this.config.vae, {
-        slicing: this.runtime.vaeSlicing === true,
-        signal,
-      });
-    } finally {
-      await this.components.release("vae_decoder");
-    }
-    const decodeMs = performance.now() - t;
-    t = performance.now();
-    const [, , H, W] = decoded.dims;
-    const unit = toUnitHWC(decoded.data, decoded.dims);
-    const images: GeneratedImage[] = unit.map((img, i) => ({
-      ...toRgb8(img, W, H),
-      prompt: prompts[Math.floor(i / perPrompt)],
-      negativePrompt: guided ? negatives[Math.floor(i / perPrompt)] : undefined,
-      index: i,
-    }));
-    const postprocessMs = performance.now() - t;
-
-    return {
-      images,
+    // 5. Decode and post-process (the stage every family shares).
+    return finishGeneration({
+      components: this.components,
+      vaeDecoder: this.contracts.vaeDecoder,
+      vae: this.config.vae,
+      vaeSlicing: this.runtime.vaeSlicing === true,
+      latents: { data: latents, dims },
+      prompts,
+      negatives: guided ? negatives : undefined,
+      imagesPerPrompt: perPrompt,
+      scheduler,
       seed,
-      scheduler: scheduler.className,
-      timesteps: [...timesteps],
       options: o,
-      timings: {
-        tokenizeMs,
-        textEncoderMs,
-        ...(init ? { imageEncodeMs } : {}),
-        denoiseMs,
-        stepMs,
-        decodeMs,
-        postprocessMs,
-        totalMs: performance.now() - t0,
-        sessionRunMs: this.components.totalRunMs() - runMs0,
-      },
-      ...(run.returnTensors ? { tensors: { initialNoise, finalLatents, images: unit, decoded } } : {}),
-    };
+      timings: { tokenizeMs, textEncoderMs, ...(init ? { imageEncodeMs } : {}), denoiseMs, stepMs },
+      timesteps,
+      startedAt: t0,
+      runMsAtStart: runMs0,
+      initialNoise,
+      returnTensors: run.returnTensors,
+      signal,
+    });
   }
 
   /** One UNet evaluation; with attention slicing the guided batch runs as two half batches. */
@@ -450,9 +406,5 @@ export class StableDiffusionPipeline implements TextToImagePipeline {
       out.set(toFloat32(result[c.output]), start * perSample);
     }
     return out;
-  }
-
-  async dispose(): Promise<void> {
-    await this.components.dispose();
   }
 }
